@@ -1,0 +1,6 @@
+import { eventLog } from './001_event_log.js';
+import { readModels } from './002_read_models.js';
+import type { Migration } from './migration.js';
+
+/** Every migration, in order. Append new ones; never edit or remove one that has shipped. */
+export const migrations: readonly Migration[] = [eventLog, readModels];
