@@ -28,6 +28,8 @@ export const createTestDatabase = async (options: { migrate?: boolean } = {}): P
   }
   const url = withDatabase(serverUrl, name);
   const pool = new pg.Pool({ connectionString: url, max: 20 });
+  // Idle clients are cut when the database is dropped; without a listener that error would crash the run.
+  pool.on('error', () => undefined);
   if (options.migrate !== false) await migrate(pool);
   return {
     url,

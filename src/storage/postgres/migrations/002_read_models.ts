@@ -66,7 +66,7 @@ export const readModels: Migration = {
       workspace_id text NOT NULL,
       hash text COLLATE "C" NOT NULL,
       size bigint NOT NULL,
-      refs integer NOT NULL CHECK (refs > 0),
+      refs integer NOT NULL CHECK (refs >= 0),
       PRIMARY KEY (workspace_id, hash)
     );
     CREATE INDEX chunk_refs_by_hash ON rm.chunk_refs (hash);

@@ -1,0 +1,75 @@
+import * as E from 'fp-ts/lib/Either.js';
+import type { WorkspaceCommand } from '../domain/workspace/commands.js';
+import { decide } from '../domain/workspace/decide.js';
+import { EVENT_SCHEMA_VERSION, type WorkspaceEvent } from '../domain/workspace/events.js';
+import { ConcurrencyError } from '../storage/eventlog/errors.js';
+import type { NewEvent } from '../storage/eventlog/types.js';
+import { busy, type CommandError } from './errors.js';
+import type { WorkspaceStore, WorkspaceStoredEvent } from './port.js';
+
+export interface CommandResult {
+  readonly events: readonly WorkspaceStoredEvent[];
+  /** The workspace cursor after the command: the version its last event took (or the current one). */
+  readonly cursor: number;
+  /** True when an earlier command with the same idempotency key already did this. */
+  readonly replayed: boolean;
+}
+
+export interface CommandHandlerDeps {
+  readonly store: WorkspaceStore;
+  /** Event ids (UUIDs). Injected so tests can be deterministic. */
+  readonly newEventId: () => string;
+  readonly maxAttempts?: number;
+  /** Called after the commit is durable, never before: notifications hang off this. */
+  readonly onCommitted?: (workspaceId: string, result: CommandResult) => void;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export type HandleCommand = (command: WorkspaceCommand) => Promise<E.Either<CommandError, CommandResult>>;
+
+const toNewEvents = (command: WorkspaceCommand, events: readonly WorkspaceEvent[], newEventId: () => string): NewEvent<WorkspaceEvent>[] =>
+  events.map((event) => ({
+    eventId: newEventId(),
+    event,
+    schemaVersion: EVENT_SCHEMA_VERSION[event.type],
+    metadata: {
+      at: command.metadata.now,
+      userId: command.metadata.userId,
+      deviceId: command.metadata.deviceId ?? null,
+      correlationId: command.metadata.correlationId ?? command.metadata.idempotencyKey ?? 'none',
+      causationId: command.metadata.causationId ?? null,
+      ...(command.metadata.idempotencyKey === undefined ? {} : { idempotencyKey: command.metadata.idempotencyKey }),
+    },
+  }));
+
+/**
+ * Load, decide, append with the expected version. A concurrency error (the stream moved under us)
+ * re-loads and re-decides, a bounded number of times with jittered backoff; a domain error such as
+ * a stale base version is an answer, returned as is and never retried away.
+ */
+export const createCommandHandler = (deps: CommandHandlerDeps): HandleCommand => {
+  const maxAttempts = deps.maxAttempts ?? 8;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  return async (command) => {
+    const key = command.metadata.idempotencyKey;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      try {
+        const result = await deps.store.transact<CommandResult>(command.workspaceId, async (uow) => {
+          const { state, version } = await uow.load(command);
+          const prior = key === undefined ? null : await uow.priorResult(key);
+          if (prior !== null) return E.right({ ...prior, replayed: true });
+          const decision = decide(command, state);
+          if (E.isLeft(decision)) return decision;
+          const events = await uow.append(version, toNewEvents(command, decision.right, deps.newEventId), key);
+          return E.right({ events, cursor: version + events.length, replayed: false });
+        });
+        if (E.isRight(result) && !result.right.replayed && result.right.events.length > 0) deps.onCommitted?.(command.workspaceId, result.right);
+        return result;
+      } catch (e) {
+        if (!(e instanceof ConcurrencyError)) throw e;
+        await sleep(Math.random() * Math.min(100, 2 ** attempt));
+      }
+    }
+    return E.left(busy(maxAttempts));
+  };
+};

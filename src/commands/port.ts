@@ -1,0 +1,29 @@
+import type { Either } from 'fp-ts/lib/Either.js';
+import type { WorkspaceCommand } from '../domain/workspace/commands.js';
+import type { WorkspaceEvent } from '../domain/workspace/events.js';
+import type { WorkspaceState } from '../domain/workspace/state.js';
+import type { NewEvent, StoredEvent } from '../storage/eventlog/types.js';
+import type { CommandError } from './errors.js';
+
+export type WorkspaceStoredEvent = StoredEvent<WorkspaceEvent>;
+
+/** One consistent turn on a workspace stream: everything in it commits together or not at all. */
+export interface UnitOfWork {
+  /** The state decide needs for this command, and the stream version it reflects. */
+  load(command: WorkspaceCommand): Promise<{ state: WorkspaceState; version: number }>;
+  /** The events a command with this idempotency key already produced, and the cursor they reached. */
+  priorResult(idempotencyKey: string): Promise<{ events: WorkspaceStoredEvent[]; cursor: number } | null>;
+  /**
+   * Appends at expectedVersion (ConcurrencyError when the stream moved), applies the inline
+   * projections, and records the idempotency key.
+   */
+  append(expectedVersion: number, events: readonly NewEvent<WorkspaceEvent>[], idempotencyKey: string | undefined): Promise<WorkspaceStoredEvent[]>;
+}
+
+export interface WorkspaceStore {
+  /**
+   * Runs fn as one unit of work on the workspace's stream. A Right result commits; a Left or a
+   * throw rolls back. Projection conflicts that decide could not see surface as a Left.
+   */
+  transact<A>(workspaceId: string, fn: (uow: UnitOfWork) => Promise<Either<CommandError, A>>): Promise<Either<CommandError, A>>;
+}
