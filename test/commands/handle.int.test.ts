@@ -56,7 +56,7 @@ describe('handling workspace commands against Postgres', () => {
       const v2 = right(await handle(c.commitEdit(file, v1.versionId, [chunkOf('v2')])));
       const stale = await handle(c.commitEdit(file, v1.versionId, [chunkOf('v3')]));
       expect(E.isLeft(stale) && stale.left.code).toBe('version_conflict');
-      expect(E.isLeft(stale) && stale.left.details.latestVersionId).toBe((v2.events[0]?.event.data as { versionId: string }).versionId);
+      expect(E.isLeft(stale) && stale.left.code === 'version_conflict' && stale.left.details.latestVersionId).toBe((v2.events[0]?.event.data as { versionId: string }).versionId);
       expect(await streamEvents(db, ws)).toHaveLength(3);
     });
 

@@ -18,7 +18,7 @@ export const contentHashOf = (chunks: readonly ChunkRef[]): ChunkHash =>
 export const commandsFor = (workspaceId: string, user = 'u1') => {
   let tick = Date.parse('2026-01-01T00:00:00.000Z');
   let seq = 0;
-  const id = <T>(prefix: string) => `${prefix}${++seq}` as T;
+  const id = <T = string>(prefix: string): T => `${prefix}${++seq}` as T;
   const meta = (extra: Partial<CommandMetadata> = {}): CommandMetadata => ({
     now: new Date((tick += 1000)).toISOString() as IsoTimestamp,
     userId: user as UserId,
@@ -32,10 +32,10 @@ export const commandsFor = (workspaceId: string, user = 'u1') => {
     createWorkspace: (rootId = 'root', quotaBytes = 10 * 1024 ** 3): WorkspaceCommand => ({
       type: 'CreateWorkspace', workspaceId: ws, data: { rootId: rootId as NodeId, ownerId: user as UserId, quotaBytes: quotaBytes as NonNegativeInt }, metadata: meta(),
     }),
-    createFolder: (parentId: string, name: string, nodeId = id<NodeId>('d')): WorkspaceCommand => ({
+    createFolder: (parentId: string, name: string, nodeId: string = id('d')): WorkspaceCommand => ({
       type: 'CreateFolder', workspaceId: ws, data: { nodeId: nodeId as NodeId, parentId: parentId as NodeId, name }, metadata: meta(),
     }),
-    commitNew: (parentId: string, name: string, chunks: ChunkRef[], fileId = id<NodeId>('f'), extra: Partial<CommandMetadata> = {}): WorkspaceCommand => ({
+    commitNew: (parentId: string, name: string, chunks: ChunkRef[], fileId: string = id('f'), extra: Partial<CommandMetadata> = {}): WorkspaceCommand => ({
       type: 'CommitFileVersion',
       workspaceId: ws,
       data: {
