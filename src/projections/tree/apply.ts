@@ -2,13 +2,21 @@ import type pg from 'pg';
 import { nameKey } from '../../domain/names.js';
 import type { WorkspaceEvent } from '../../domain/workspace/events.js';
 import type { StoredEvent } from '../../storage/eventlog/types.js';
+import { prepared } from '../../storage/postgres/prepared.js';
 import { treeStatements, type TreeStatements } from './sql.js';
 
-const cache = new Map<string, TreeStatements>();
-const statementsFor = (schema: string): TreeStatements => {
+type Prepared = { [K in keyof TreeStatements]: TreeStatements[K] extends string ? ReturnType<typeof prepared> : never };
+
+const cache = new Map<string, Prepared>();
+const statementsFor = (schema: string): Prepared => {
   let s = cache.get(schema);
   if (s === undefined) {
-    s = treeStatements(schema);
+    const texts = treeStatements(schema);
+    s = Object.fromEntries(
+      Object.entries(texts)
+        .filter((entry): entry is [string, string] => typeof entry[1] === 'string')
+        .map(([k, text]) => [k, prepared(`tree_${schema}_${k}`, text)]),
+    ) as Prepared;
     cache.set(schema, s);
   }
   return s;
@@ -29,37 +37,37 @@ export const applyTreeEvent = async (client: pg.ClientBase, schema: string, stor
   const e = stored.event;
   switch (e.type) {
     case 'WorkspaceCreated':
-      await client.query(q.workspaceCreated, [...head, e.data.rootId, e.data.ownerId, e.data.quotaBytes]);
+      await client.query(q.workspaceCreated([...head, e.data.rootId, e.data.ownerId, e.data.quotaBytes]));
       return;
     case 'FolderCreated':
-      await client.query(q.folderCreated, [...head, e.data.nodeId, e.data.parentId, e.data.name, nameKey(e.data.name)]);
+      await client.query(q.folderCreated([...head, e.data.nodeId, e.data.parentId, e.data.name, nameKey(e.data.name)]));
       return;
     case 'FileVersionCommitted':
     case 'VersionRestored': {
       const d = e.data;
       const from = e.type === 'VersionRestored' ? e.data.restoredFromVersionId : null;
-      await client.query(q.version, [
+      await client.query(q.version([
         ...head, d.nodeId, d.parentId, d.name, nameKey(d.name), d.versionId, d.size, d.contentHash,
         JSON.stringify(d.chunks), d.modifiedAt, userId, deviceId ?? null, from,
-      ]);
+      ]));
       return;
     }
     case 'NodeMoved':
-      await client.query(q.nodeMoved, [...head, e.data.nodeId, e.data.parentId, e.data.name, nameKey(e.data.name)]);
+      await client.query(q.nodeMoved([...head, e.data.nodeId, e.data.parentId, e.data.name, nameKey(e.data.name)]));
       return;
     case 'NodeDeleted': {
-      const parentPath = (await client.query<{ path: string }>(q.nodePath, [ws, e.data.parentId])).rows[0]?.path ?? '';
+      const parentPath = (await client.query<{ path: string }>(q.nodePath([ws, e.data.parentId]))).rows[0]?.path ?? '';
       const path = `${parentPath === '' ? '' : `/${parentPath}`}/${e.data.name}`;
-      await client.query(q.nodeDeleted, [...head, e.data.nodeId, e.data.kind, e.data.parentId, e.data.name, path, userId, deviceId ?? null]);
+      await client.query(q.nodeDeleted([...head, e.data.nodeId, e.data.kind, e.data.parentId, e.data.name, path, userId, deviceId ?? null]));
       return;
     }
     case 'NodeRestored':
-      await client.query(q.nodeRestored, [...head, e.data.nodeId, e.data.parentId, e.data.name, nameKey(e.data.name)]);
+      await client.query(q.nodeRestored([...head, e.data.nodeId, e.data.parentId, e.data.name, nameKey(e.data.name)]));
       return;
     case 'NodePurged':
-      if (e.data.scope === 'node') await client.query(q.nodePurged, [...head, e.data.nodeId]);
-      else await client.query(q.versionsPurged, [...head, e.data.nodeId, e.data.versionIds]);
-      await client.query(q.dropUnreferencedChunks, [ws]);
+      if (e.data.scope === 'node') await client.query(q.nodePurged([...head, e.data.nodeId]));
+      else await client.query(q.versionsPurged([...head, e.data.nodeId, e.data.versionIds]));
+      await client.query(q.dropUnreferencedChunks([ws]));
       return;
     default: {
       const _exhaustive: never = e;

@@ -14,10 +14,12 @@ interface Needs {
   /** Live children of these parents whose name key is one of keys or starts with prefix. */
   readonly siblings: { parents: readonly string[]; keys: readonly string[]; prefix: string | null } | null;
   readonly versions: { nodeId: string; versionIds: readonly string[] } | null;
+  /** Load what went to the trash with this trash root (an undelete must fit their bytes in the quota). */
+  readonly trashedWith: string | null;
 }
 
 const needsOf = (c: WorkspaceCommand): Needs => {
-  const none: Needs = { nodeIds: [], ancestorsOf: null, siblings: null, versions: null };
+  const none: Needs = { nodeIds: [], ancestorsOf: null, siblings: null, versions: null, trashedWith: null };
   switch (c.type) {
     case 'CreateWorkspace':
       return none;
@@ -36,7 +38,7 @@ const needsOf = (c: WorkspaceCommand): Needs => {
       return { ...none, nodeIds: [c.data.nodeId] };
     case 'UndeleteNode':
       // Siblings depend on the node's old place and name: loaded in a second step.
-      return { ...none, nodeIds: [c.data.nodeId, ...(c.data.parentId === null ? [] : [c.data.parentId])] };
+      return { ...none, nodeIds: [c.data.nodeId, ...(c.data.parentId === null ? [] : [c.data.parentId])], trashedWith: c.data.nodeId };
     case 'RestoreVersion':
       return { ...none, nodeIds: [c.data.fileId], versions: { nodeId: c.data.fileId, versionIds: [c.data.fromVersionId] } };
     case 'PurgeNode':
@@ -62,39 +64,68 @@ interface NodeRow {
 const COLUMNS = 'node_id, kind, parent_id, name, trashed_by, purged, latest_version_id, size';
 const LIVE = 'trashed_by IS NULL AND NOT purged';
 
-const nodesSql = (s: string) => `
-  WITH RECURSIVE anc AS (
-    SELECT node_id, parent_id, 0 AS depth FROM ${s}.nodes WHERE workspace_id = $1 AND node_id = $3
-    UNION ALL
-    SELECT n.node_id, n.parent_id, anc.depth + 1 FROM ${s}.nodes n JOIN anc ON n.workspace_id = $1 AND n.node_id = anc.parent_id
-    WHERE anc.depth < 10000
-  )
-  SELECT ${COLUMNS} FROM ${s}.nodes WHERE workspace_id = $1 AND node_id = ANY($2::text[])
-  UNION SELECT ${COLUMNS} FROM ${s}.nodes WHERE workspace_id = $1 AND node_id IN (SELECT node_id FROM anc)
-  UNION SELECT ${COLUMNS} FROM ${s}.nodes WHERE workspace_id = $1 AND parent_id = ANY($4::text[]) AND ${LIVE} AND name_key = ANY($5::text[])
-  UNION SELECT ${COLUMNS} FROM ${s}.nodes WHERE workspace_id = $1 AND parent_id = ANY($4::text[]) AND ${LIVE}
-    AND $6::text IS NOT NULL AND starts_with(name_key, $6::text)`;
+// Only the branches a command needs, so each shape is a small statement with its own cached plan.
+const nodesStatement = (s: string, needs: Needs): { name: string; text: string; values: unknown[] } => {
+  const values: unknown[] = [];
+  const param = (v: unknown, type: string) => {
+    values.push(v);
+    return `$${values.length}::${type}`;
+  };
+  const ws = param('', 'text'); // the workspace id, filled in by the caller
+  const branches: string[] = [];
+  const shape: string[] = [];
+  let prefix = '';
+  if (needs.nodeIds.length > 0) {
+    branches.push(`SELECT ${COLUMNS} FROM ${s}.nodes WHERE workspace_id = ${ws} AND node_id = ANY(${param(needs.nodeIds, 'text[]')})`);
+    shape.push('ids');
+  }
+  if (needs.ancestorsOf !== null) {
+    const start = param(needs.ancestorsOf, 'text');
+    prefix = `WITH RECURSIVE anc AS (
+      SELECT node_id, parent_id, 0 AS depth FROM ${s}.nodes WHERE workspace_id = ${ws} AND node_id = ${start}
+      UNION ALL
+      SELECT n.node_id, n.parent_id, anc.depth + 1 FROM ${s}.nodes n JOIN anc ON n.workspace_id = ${ws} AND n.node_id = anc.parent_id
+      WHERE anc.depth < 10000
+    ) `;
+    branches.push(`SELECT ${COLUMNS} FROM ${s}.nodes WHERE workspace_id = ${ws} AND node_id IN (SELECT node_id FROM anc)`);
+    shape.push('anc');
+  }
+  if (needs.trashedWith !== null) {
+    branches.push(`SELECT ${COLUMNS} FROM ${s}.nodes WHERE workspace_id = ${ws} AND trashed_by = ${param(needs.trashedWith, 'text')} AND NOT purged`);
+    shape.push('trashed');
+  }
+  if (needs.siblings !== null) {
+    const parents = param(needs.siblings.parents, 'text[]');
+    branches.push(
+      `SELECT ${COLUMNS} FROM ${s}.nodes WHERE workspace_id = ${ws} AND parent_id = ANY(${parents}) AND ${LIVE} AND name_key = ANY(${param(needs.siblings.keys, 'text[]')})`,
+    );
+    shape.push('keys');
+    if (needs.siblings.prefix !== null) {
+      branches.push(
+        `SELECT ${COLUMNS} FROM ${s}.nodes WHERE workspace_id = ${ws} AND parent_id = ANY(${parents}) AND ${LIVE} AND starts_with(name_key, ${param(needs.siblings.prefix, 'text')})`,
+      );
+      shape.push('prefix');
+    }
+  }
+  return { name: `decision_nodes_${s}_${shape.join('_')}`, text: prefix + branches.join(' UNION '), values };
+};
 
-const loadNodes = async (client: pg.ClientBase, s: string, ws: string, needs: Needs): Promise<NodeRow[]> =>
-  (
-    await client.query<NodeRow>(nodesSql(s), [
-      ws,
-      needs.nodeIds,
-      needs.ancestorsOf,
-      needs.siblings?.parents ?? [],
-      needs.siblings?.keys ?? [],
-      needs.siblings?.prefix ?? null,
-    ])
-  ).rows;
+const loadNodes = async (client: pg.ClientBase, s: string, ws: string, needs: Needs): Promise<NodeRow[]> => {
+  const statement = nodesStatement(s, needs);
+  if (statement.values.length === 1) return [];
+  statement.values[0] = ws;
+  return (await client.query<NodeRow>(statement)).rows;
+};
 
 const loadVersions = async (client: pg.ClientBase, s: string, ws: string, needs: Needs): Promise<Map<string, VersionView>> => {
   const out = new Map<string, VersionView>();
   if (needs.versions === null || needs.versions.versionIds.length === 0) return out;
-  const { rows } = await client.query<{ version_id: string; size: string; content_hash: string; chunks: ChunkRef[]; purged: boolean }>(
-    `SELECT version_id, size, content_hash, chunks, purged_at IS NOT NULL AS purged FROM ${s}.versions
-     WHERE workspace_id = $1 AND node_id = $2 AND version_id = ANY($3::text[])`,
-    [ws, needs.versions.nodeId, needs.versions.versionIds],
-  );
+  const { rows } = await client.query<{ version_id: string; size: string; content_hash: string; chunks: ChunkRef[]; purged: boolean }>({
+    name: `decision_versions_${s}`,
+    text: `SELECT version_id, size, content_hash, chunks, purged_at IS NOT NULL AS purged FROM ${s}.versions
+           WHERE workspace_id = $1 AND node_id = $2 AND version_id = ANY($3::text[])`,
+    values: [ws, needs.versions.nodeId, needs.versions.versionIds],
+  });
   for (const r of rows)
     out.set(r.version_id, {
       versionId: r.version_id as VersionId,
@@ -137,12 +168,13 @@ export const loadDecisionState = async (
   command: WorkspaceCommand,
 ): Promise<DecisionState> => {
   const ws = command.workspaceId;
-  const head = await client.query<{ version: string; root_id: string | null; quota_bytes: string; used_bytes: string }>(
-    `SELECT s.version, w.root_id, w.quota_bytes, w.used_bytes
-     FROM es_streams s LEFT JOIN ${schema}.workspaces w ON w.workspace_id = $2
-     WHERE s.stream_id = $1 FOR NO KEY UPDATE OF s`,
-    [streamId, ws],
-  );
+  const head = await client.query<{ version: string; root_id: string | null; quota_bytes: string; used_bytes: string }>({
+    name: `decision_head_${schema}`,
+    text: `SELECT s.version, w.root_id, w.quota_bytes, w.used_bytes
+           FROM es_streams s LEFT JOIN ${schema}.workspaces w ON w.workspace_id = $2
+           WHERE s.stream_id = $1 FOR NO KEY UPDATE OF s`,
+    values: [streamId, ws],
+  });
   const row = head.rows[0];
   if (row === undefined || row.root_id === null) return { state: { status: 'absent' }, version: row ? Number(row.version) : 0 };
   const rootId = row.root_id;
@@ -156,7 +188,7 @@ export const loadDecisionState = async (
         command.data.name !== null
           ? { parents, keys: [nameKey(command.data.name)], prefix: null }
           : { parents, keys: [nameKey(node.name)], prefix: nameStemKey(node.name) };
-      rows.push(...(await loadNodes(client, schema, ws, { nodeIds: [...parents], ancestorsOf: null, siblings, versions: null })));
+      rows.push(...(await loadNodes(client, schema, ws, { nodeIds: [...parents], ancestorsOf: null, siblings, versions: null, trashedWith: null })));
     }
   }
   const versions = await loadVersions(client, schema, ws, needs);

@@ -17,13 +17,16 @@ const withDelta = (sql: string, delta: string) => sql.replace('USED_DELTA', delt
 
 export const treeStatements = (s: string) => {
   if (!SCHEMA_NAME.test(s)) throw new Error(`invalid schema name ${s}`);
-  const liveSubtree = (trashedBy: string) => `
+  // Deleting walks the live subtree (the live-name index serves each step); what went to the trash
+  // with a root is then found directly by trashed_by, without walking.
+  const liveSubtree = `
     WITH RECURSIVE sub AS (
-      SELECT node_id FROM ${s}.nodes WHERE workspace_id = $ws AND node_id = $node AND ${trashedBy} AND NOT purged
+      SELECT node_id FROM ${s}.nodes WHERE workspace_id = $ws AND node_id = $node AND trashed_by IS NULL AND NOT purged
       UNION ALL
       SELECT n.node_id FROM ${s}.nodes n JOIN sub ON n.workspace_id = $ws AND n.parent_id = sub.node_id
-      WHERE ${trashedBy.replace(/trashed_by/g, 'n.trashed_by')} AND NOT n.purged
+      WHERE n.trashed_by IS NULL AND NOT n.purged
     )`;
+  const trashedWith = `WITH sub AS (SELECT node_id FROM ${s}.nodes WHERE workspace_id = $ws AND trashed_by = $node AND NOT purged)`;
   const refsUp = `refs AS (
       INSERT INTO ${s}.chunk_refs (workspace_id, hash, size, refs)
       SELECT DISTINCT ON (c.hash) $ws, c.hash, c.size, 1 FROM jsonb_to_recordset($chunks::jsonb) AS c(hash text, size bigint)
@@ -83,7 +86,7 @@ export const treeStatements = (s: string) => {
     ),
     nodeDeleted: numbered(
       withDelta(
-        `${liveSubtree('trashed_by IS NULL')}, marked AS (
+        `${liveSubtree}, marked AS (
           UPDATE ${s}.nodes n SET trashed_by = $node FROM sub WHERE n.workspace_id = $ws AND n.node_id = sub.node_id RETURNING n.kind, n.size
         ), trash AS (
           INSERT INTO ${s}.trash (workspace_id, node_id, kind, parent_id, name, path, deleted_at, user_id, device_id)
@@ -95,7 +98,7 @@ export const treeStatements = (s: string) => {
     ),
     nodeRestored: numbered(
       withDelta(
-        `${liveSubtree('trashed_by = $node')}, revived AS (
+        `${trashedWith}, revived AS (
           UPDATE ${s}.nodes n SET trashed_by = NULL,
             parent_id = CASE WHEN n.node_id = $node THEN $parent ELSE n.parent_id END,
             name = CASE WHEN n.node_id = $node THEN $name ELSE n.name END,
@@ -109,7 +112,7 @@ export const treeStatements = (s: string) => {
       ['ws', 'seq', 'at', 'node', 'parent', 'name', 'key'],
     ),
     nodePurged: numbered(
-      `${liveSubtree('trashed_by = $node')}, gone AS (
+      `${trashedWith}, gone AS (
         UPDATE ${s}.nodes n SET purged = true FROM sub WHERE n.workspace_id = $ws AND n.node_id = sub.node_id RETURNING n.node_id
       ), vers AS (
         UPDATE ${s}.versions v SET purged_at = $at FROM gone

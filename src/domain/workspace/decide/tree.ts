@@ -1,11 +1,12 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import { domainError } from '../../errors.js';
-import { nameKey } from '../../names.js';
+import type { NodeId } from '../../ids.js';
+import { nameKey, nameProblem } from '../../names.js';
 import type { CommandOf } from '../commands.js';
 import type { WorkspaceEvent } from '../events.js';
 import { isAncestorOrSelf, isLive, liveChildNamed, type OpenWorkspace, type WorkspaceState } from '../state.js';
-import { freeName, liveFolder, liveNode, notRoot, open, unusedId, validName, type Decision } from './guards.js';
+import { freeName, liveFolder, liveNode, notRoot, open, unusedId, validName, withinQuota, type Decision } from './guards.js';
 
 export const createWorkspace = (c: CommandOf<'CreateWorkspace'>, state: WorkspaceState): Decision<WorkspaceEvent[]> =>
   state.status === 'open'
@@ -64,15 +65,36 @@ export const deleteNode = (c: CommandOf<'DeleteNode'>, state: WorkspaceState): D
     ]),
   );
 
+/** stem + suffix, dropping whole characters from the end of stem until it fits in a name. */
+const fitted = (stem: string, suffix: string): string => {
+  const chars = Array.from(stem);
+  while (chars.length > 1 && nameProblem(chars.join('') + suffix) === 'too_long') chars.pop();
+  return chars.join('') + suffix;
+};
+
+// A name near the 255-byte limit would outgrow it with " (1)": shorten the stem rather than record
+// a name that the API refuses and file systems cannot hold.
+const numbered = (name: string, i: number): string => {
+  const dot = name.lastIndexOf('.');
+  const candidate = dot > 0 ? fitted(name.slice(0, dot), ` (${i})${name.slice(dot)}`) : fitted(name, ` (${i})`);
+  // An extension too long to keep beside the number is shortened as part of the stem.
+  return nameProblem(candidate) === 'too_long' ? fitted(name, ` (${i})`) : candidate;
+};
+
 /** "name (1).ext", "name (2).ext", ...: the first that no live sibling holds. */
 const firstFreeName = (ws: OpenWorkspace, parentId: OpenWorkspace['rootId'], name: string): string => {
   if (liveChildNamed(ws, parentId, name) === undefined) return name;
-  const dot = name.lastIndexOf('.');
-  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
   for (let i = 1; ; i++) {
-    const candidate = `${stem} (${i})${ext}`;
+    const candidate = numbered(name, i);
     if (liveChildNamed(ws, parentId, candidate) === undefined) return candidate;
   }
+};
+
+/** Bytes of the files that come back with an undelete: those that went to the trash with the node. */
+const trashedFileBytes = (ws: OpenWorkspace, trashRoot: NodeId): number => {
+  let bytes = 0;
+  for (const node of ws.nodes.values()) if (node.trashedBy === trashRoot && !node.purged && node.kind === 'file') bytes += node.size;
+  return bytes;
 };
 
 export const undeleteNode = (c: CommandOf<'UndeleteNode'>, state: WorkspaceState): Decision<WorkspaceEvent[]> =>
@@ -102,6 +124,8 @@ export const undeleteNode = (c: CommandOf<'UndeleteNode'>, state: WorkspaceState
         ? pipe(validName(c.data.name), E.chain((n) => freeName(ws, parentId, n)))
         : E.right(firstFreeName(ws, parentId, node.name)),
     ),
+    // Trash does not count towards the quota, so what comes back out of it must fit again.
+    E.chainFirst(({ ws, node }) => withinQuota(ws, trashedFileBytes(ws, node.nodeId))),
     E.map(({ node, parentId, name }): WorkspaceEvent[] => [
       { type: 'NodeRestored', data: { nodeId: node.nodeId, kind: node.kind, parentId, name } },
     ]),

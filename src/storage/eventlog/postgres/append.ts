@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { prepared } from '../../postgres/prepared.js';
 import { ConcurrencyError } from '../errors.js';
 import type { NewEvent, StoredEvent } from '../types.js';
 
@@ -19,6 +20,9 @@ const appendToNew = appendToExisting.replace(
   'INSERT INTO es_streams (stream_id, version) SELECT $1, $2::bigint + $3::bigint WHERE $2::bigint = 0 ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id',
 );
 
+const toExisting = prepared('es_append_existing', appendToExisting);
+const toNew = prepared('es_append_new', appendToNew);
+
 /**
  * Appends events to a stream inside the caller's transaction, if the stream is at expectedVersion.
  * Throws ConcurrencyError otherwise; the caller's transaction should then be rolled back.
@@ -30,7 +34,7 @@ export const appendInTransaction = async <Ev extends { type: string; data: unkno
   events: readonly NewEvent<Ev>[],
 ): Promise<StoredEvent<Ev>[]> => {
   if (events.length === 0) return [];
-  const result = await client.query<{ global_position: string; tx_id: string; stream_version: string }>(expectedVersion === 0 ? appendToNew : appendToExisting, [
+  const result = await client.query<{ global_position: string; tx_id: string; stream_version: string }>((expectedVersion === 0 ? toNew : toExisting)([
     streamId,
     expectedVersion,
     events.length,
@@ -39,7 +43,7 @@ export const appendInTransaction = async <Ev extends { type: string; data: unkno
     events.map((e) => e.schemaVersion),
     events.map((e) => JSON.stringify(e.event.data)),
     events.map((e) => JSON.stringify(e.metadata)),
-  ]);
+  ]));
   if (result.rowCount !== events.length) throw new ConcurrencyError(streamId, expectedVersion);
   // The events were valid when built; no need to decode what was just written.
   return result.rows

@@ -39,8 +39,8 @@ export const readModels: Migration = {
     -- Sibling names are unique among live nodes; also the index for children pages and path walks.
     CREATE UNIQUE INDEX nodes_live_name ON rm.nodes (workspace_id, parent_id, name_key)
       WHERE trashed_by IS NULL AND NOT purged;
+    -- What went to the trash with a given trash root: undelete and purge select it in one step.
     CREATE INDEX nodes_trashed_by ON rm.nodes (workspace_id, trashed_by) WHERE trashed_by IS NOT NULL;
-    CREATE INDEX nodes_by_parent ON rm.nodes (workspace_id, parent_id);
 
     CREATE TABLE rm.versions (
       workspace_id text NOT NULL,

@@ -1,0 +1,61 @@
+import path from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import * as t from 'io-ts';
+import { PathReporter } from 'io-ts/lib/PathReporter.js';
+
+const IntFromString = new t.Type<number, string, unknown>(
+  'IntFromString',
+  (u): u is number => typeof u === 'number',
+  (u, c) => (typeof u === 'string' && /^\d+$/.test(u) ? t.success(Number(u)) : t.failure(u, c, 'expected a whole number')),
+  String,
+);
+
+/** Every setting Strata reads from its environment; decoded once at start, typed everywhere after. */
+const Env = t.partial({
+  PORT: IntFromString,
+  HOST: t.string,
+  STRATA_DATA_DIR: t.string,
+  DATABASE_URL: t.string,
+  REDIS_URL: t.string,
+  S3_ENDPOINT: t.string,
+  ESDB_URL: t.string,
+  LOG_LEVEL: t.keyof({ fatal: null, error: null, warn: null, info: null, debug: null, trace: null, silent: null }),
+  STRATA_QUOTA_BYTES: IntFromString,
+  STRATA_PG_POOL_SIZE: IntFromString,
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** Absent: start the embedded Postgres under dataDir. */
+  readonly databaseUrl: string | null;
+  readonly redisUrl: string | null;
+  readonly s3Endpoint: string | null;
+  readonly logLevel: string;
+  readonly defaultQuotaBytes: number;
+  readonly pgPoolSize: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export const loadConfig = (env: Record<string, string | undefined>): Config => {
+  const decoded = Env.decode(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')));
+  if (E.isLeft(decoded)) throw new ConfigError(`invalid environment: ${PathReporter.report(decoded).join('; ')}`);
+  const e = decoded.right;
+  if (e.ESDB_URL !== undefined)
+    throw new ConfigError('ESDB_URL is set, but the EventStoreDB event log adapter is not available yet: Postgres is the event log of record. Unset ESDB_URL.');
+  return {
+    port: e.PORT ?? 8080,
+    host: e.HOST ?? '0.0.0.0',
+    dataDir: path.resolve(e.STRATA_DATA_DIR ?? './data'),
+    databaseUrl: e.DATABASE_URL ?? null,
+    redisUrl: e.REDIS_URL ?? null,
+    s3Endpoint: e.S3_ENDPOINT ?? null,
+    logLevel: e.LOG_LEVEL ?? 'info',
+    defaultQuotaBytes: e.STRATA_QUOTA_BYTES ?? 10 * 1024 ** 3,
+    pgPoolSize: e.STRATA_PG_POOL_SIZE ?? 20,
+  };
+};

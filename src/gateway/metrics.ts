@@ -1,0 +1,22 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per server instance (no global default registry), so tests can run several in one process. */
+export const createMetrics = () => {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequests: new Counter({ name: 'strata_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [registry] }),
+    httpDuration: new Histogram({
+      name: 'strata_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+      registers: [registry],
+    }),
+    commands: new Counter({ name: 'strata_commands_total', help: 'Workspace commands by outcome', labelNames: ['type', 'outcome'], registers: [registry] }),
+    ready: new Gauge({ name: 'strata_ready', help: '1 when every dependency answered the last readiness check', registers: [registry] }),
+  };
+};
+
+export type Metrics = ReturnType<typeof createMetrics>;
