@@ -1,11 +1,12 @@
 import path from 'node:path';
 import pino from 'pino';
 import { loadConfig, type Config } from './config/env.js';
-import { createMetrics } from './gateway/metrics.js';
-import { buildServer } from './gateway/server.js';
+import { startGateway } from './gateway/compose.js';
+import { blobStoreFromEnv } from './storage/blobs/fromEnv.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './storage/postgres/embedded.js';
 import { migrate } from './storage/postgres/migrate.js';
 import { createPool } from './storage/postgres/pool.js';
+import { sharedSecret } from './storage/postgres/sharedSecret.js';
 
 export interface RunningStrata {
   readonly url: string;
@@ -13,7 +14,11 @@ export interface RunningStrata {
 }
 
 /** Starts everything a Strata node needs; close() stops it in reverse order. */
-export const startStrata = async (config: Config, logger = pino({ level: config.logLevel })): Promise<RunningStrata> => {
+export const startStrata = async (
+  config: Config,
+  env: Readonly<Record<string, string | undefined>>,
+  logger = pino({ level: config.logLevel }),
+): Promise<RunningStrata> => {
   let embedded: EmbeddedPostgresHandle | undefined;
   let databaseUrl = config.databaseUrl;
   if (databaseUrl === null) {
@@ -29,19 +34,29 @@ export const startStrata = async (config: Config, logger = pino({ level: config.
   const pool = createPool(databaseUrl, config.pgPoolSize, logger);
   const migrated = await migrate(pool);
   logger.info({ applied: migrated.applied, schemaVersion: migrated.current }, 'schema up to date');
-
-  const metrics = createMetrics();
-  const app = buildServer({
-    logger,
-    metrics,
-    readiness: [{ name: 'database', check: async () => void (await pool.query('SELECT 1')) }],
-  });
-  const url = await app.listen({ port: config.port, host: config.host });
-  logger.info({ url }, 'strata is listening');
+  const blobs = await blobStoreFromEnv(env, config.dataDir);
+  const gateway = await startGateway(
+    {
+      pool,
+      logger,
+      blobs,
+      redisUrl: config.redisUrl,
+      settings: {
+        publicUrl: config.publicUrl,
+        defaultQuotaBytes: config.defaultQuotaBytes,
+        secret: await sharedSecret(pool, config.secret),
+        accessTokenTtlSeconds: 15 * 60,
+        transferUrlTtlSeconds: 10 * 60,
+      },
+    },
+    { port: config.port, host: config.host },
+  );
+  logger.info({ url: gateway.url }, 'strata is listening');
   return {
-    url,
+    url: gateway.url,
     close: async () => {
-      await app.close();
+      await gateway.close();
+      blobs.circuit.shutdown();
       await pool.end();
       await embedded?.stop();
     },
@@ -51,7 +66,7 @@ export const startStrata = async (config: Config, logger = pino({ level: config.
 const main = async (): Promise<void> => {
   const config = loadConfig(process.env);
   const logger = pino({ level: config.logLevel });
-  const running = await startStrata(config, logger);
+  const running = await startStrata(config, process.env, logger);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -22,6 +22,8 @@ const Env = t.partial({
   LOG_LEVEL: t.keyof({ fatal: null, error: null, warn: null, info: null, debug: null, trace: null, silent: null }),
   STRATA_QUOTA_BYTES: IntFromString,
   STRATA_PG_POOL_SIZE: IntFromString,
+  STRATA_SECRET: t.string,
+  STRATA_PUBLIC_URL: t.string,
 });
 
 export interface Config {
@@ -35,6 +37,9 @@ export interface Config {
   readonly logLevel: string;
   readonly defaultQuotaBytes: number;
   readonly pgPoolSize: number;
+  /** Signing secret shared by all nodes; null: generated once and kept in the database. */
+  readonly secret: string | null;
+  readonly publicUrl: string | null;
 }
 
 export class ConfigError extends Error {
@@ -57,5 +62,7 @@ export const loadConfig = (env: Record<string, string | undefined>): Config => {
     logLevel: e.LOG_LEVEL ?? 'info',
     defaultQuotaBytes: e.STRATA_QUOTA_BYTES ?? 10 * 1024 ** 3,
     pgPoolSize: e.STRATA_PG_POOL_SIZE ?? 20,
+    secret: e.STRATA_SECRET ?? null,
+    publicUrl: e.STRATA_PUBLIC_URL ?? null,
   };
 };

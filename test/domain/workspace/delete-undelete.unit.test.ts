@@ -1,4 +1,10 @@
-import { describe, it } from 'vitest';
+import * as E from 'fp-ts/lib/Either.js';
+import { describe, expect, it } from 'vitest';
+import { nameKey, nameProblem } from '../../../src/domain/names.js';
+import { decide } from '../../../src/domain/workspace/decide.js';
+import { nameStemKey } from '../../../src/domain/workspace/decide/tree.js';
+import { evolve, fold } from '../../../src/domain/workspace/evolve.js';
+import { initialState } from '../../../src/domain/workspace/state.js';
 import { command, content, event, n, ROOT, spec, v } from '../../support/spec.js';
 
 // root/docs (n1)/a.txt (n2), root/archive (n3)
@@ -119,6 +125,38 @@ describe('files of various names in the trash whose places were taken', () => {
       .given(trashedThenRetaken(long))
       .when(command.undelete(n(4)))
       .then([event.nodeRestored(n(4), 'file', `${'😀'.repeat(61)} (1).txt`, n(1))]);
+  });
+});
+
+describe('three files of one name in the trash, and a live one holding the name', () => {
+  // The decision-state loader finds the siblings an undelete could collide with by nameStemKey.
+  it.each([
+    ['a short name', 'a.txt'],
+    ['a name without extension', 'notes'],
+    ['a dotfile', '.env'],
+    ['an NFD name', 'Cafe\u0301.TXT'],
+    ['a 255-byte name', `${'x'.repeat(251)}.txt`],
+    ['a 255-byte name without extension', 'y'.repeat(255)],
+    ['a name of emoji', `${'😀'.repeat(63)}.z`],
+    ['a name with a 252-byte extension', `a.${'e'.repeat(252)}`],
+  ])('numbers %s validly, under its stem key', (_what, name) => {
+    const file = (i: number) => event.fileCreated({ fileId: n(i), versionId: v(i), name, content: content(`${i}`, 1) });
+    let state = fold(
+      [event.workspaceCreated(), file(1), event.nodeDeleted(n(1), 'file', name), file(2), event.nodeDeleted(n(2), 'file', name), file(3), event.nodeDeleted(n(3), 'file', name), file(4)],
+      initialState(),
+    );
+    const given: string[] = [];
+    for (const i of [1, 2, 3]) {
+      const decided = decide(command.undelete(n(i)), state);
+      if (E.isLeft(decided)) return expect.fail(decided.left.message);
+      const restored = decided.right[0];
+      if (restored?.type !== 'NodeRestored') return expect.fail('expected NodeRestored');
+      given.push(restored.data.name);
+      state = evolve(state, restored);
+    }
+    expect(given.map(nameProblem)).toEqual([null, null, null]);
+    expect(new Set(given.map(nameKey)).size).toBe(3);
+    for (const numbered of given) expect(nameKey(numbered).startsWith(nameStemKey(name)), numbered).toBe(true);
   });
 });
 

@@ -65,20 +65,25 @@ export const deleteNode = (c: CommandOf<'DeleteNode'>, state: WorkspaceState): D
     ]),
   );
 
-/** stem + suffix, dropping whole characters from the end of stem until it fits in a name. */
-const fitted = (stem: string, suffix: string): string => {
+const splitExtension = (name: string): [stem: string, ext: string] => {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+};
+
+/** As much of stem as fits in a name beside suffix, in whole characters (at least one). */
+const keptStem = (stem: string, suffix: string): string => {
   const chars = Array.from(stem);
   while (chars.length > 1 && nameProblem(chars.join('') + suffix) === 'too_long') chars.pop();
-  return chars.join('') + suffix;
+  return chars.join('');
 };
 
 // A name near the 255-byte limit would outgrow it with " (1)": shorten the stem rather than record
 // a name that the API refuses and file systems cannot hold.
 const numbered = (name: string, i: number): string => {
-  const dot = name.lastIndexOf('.');
-  const candidate = dot > 0 ? fitted(name.slice(0, dot), ` (${i})${name.slice(dot)}`) : fitted(name, ` (${i})`);
+  const [stem, ext] = splitExtension(name);
+  const candidate = `${keptStem(stem, ` (${i})${ext}`)} (${i})${ext}`;
   // An extension too long to keep beside the number is shortened as part of the stem.
-  return nameProblem(candidate) === 'too_long' ? fitted(name, ` (${i})`) : candidate;
+  return nameProblem(candidate) === 'too_long' ? `${keptStem(name, ` (${i})`)} (${i})` : candidate;
 };
 
 /** "name (1).ext", "name (2).ext", ...: the first that no live sibling holds. */
@@ -156,8 +161,9 @@ export const purgeNode = (c: CommandOf<'PurgeNode'>, state: WorkspaceState): Dec
     }),
   );
 
-/** Exposed for the decision-state loader: the keys it must load to answer firstFreeName. */
+/** Exposed for the decision-state loader: the key every name firstFreeName may try starts with. */
 export const nameStemKey = (name: string): string => {
-  const dot = name.lastIndexOf('.');
-  return nameKey(dot > 0 ? name.slice(0, dot) : name);
+  const [stem, ext] = splitExtension(name);
+  // The stem kept beside the longest number is the shortest, a prefix of every other kept stem.
+  return nameKey(keptStem(stem, ` (${Number.MAX_SAFE_INTEGER})${ext}`));
 };

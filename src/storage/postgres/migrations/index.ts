@@ -1,6 +1,7 @@
 import { eventLog } from './001_event_log.js';
 import { readModels } from './002_read_models.js';
+import { serverSettings } from './003_server_settings.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, in order. Append new ones; never edit or remove one that has shipped. */
-export const migrations: readonly Migration[] = [eventLog, readModels];
+export const migrations: readonly Migration[] = [eventLog, readModels, serverSettings];

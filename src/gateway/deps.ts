@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { HandleCommand } from '../commands/handle.js';
+import type { BlobStore } from '../storage/blobs/port.js';
+import type { Authenticator } from './http/auth.js';
+import type { Metrics } from './metrics.js';
+import type { ReadinessCheck } from './routes/health.js';
+
+export interface GatewaySettings {
+  /** Base URL devices reach this service at (for upload and download URLs); null: from each request's Host. */
+  readonly publicUrl: string | null;
+  readonly defaultQuotaBytes: number;
+  /** Signs access tokens and transfer URLs; the same on every node of one service. */
+  readonly secret: Buffer;
+  readonly accessTokenTtlSeconds: number;
+  readonly transferUrlTtlSeconds: number;
+}
+
+/** Everything the HTTP and socket layers use; each is handed in, none is reached for. */
+export interface GatewayDeps {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly readiness: readonly ReadinessCheck[];
+  readonly pool: pg.Pool;
+  readonly handle: HandleCommand;
+  readonly authenticator: Authenticator;
+  readonly blobs: BlobStore;
+  readonly now: () => Date;
+  readonly newId: () => string;
+  readonly settings: GatewaySettings;
+}
+
+/** A group of routes. */
+export type RouteModule = (app: import('fastify').FastifyInstance, deps: GatewayDeps) => void | Promise<void>;
