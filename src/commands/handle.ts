@@ -50,6 +50,14 @@ const toNewEvents = (command: WorkspaceCommand, events: readonly WorkspaceEvent[
 export const createCommandHandler = (deps: CommandHandlerDeps): HandleCommand => {
   const maxAttempts = deps.maxAttempts ?? 8;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  // The commit is durable by now: a failing notification must not turn it into an error for the caller.
+  const notify = (workspaceId: string, result: CommandResult) => {
+    try {
+      deps.onCommitted?.(workspaceId, result);
+    } catch {
+      // Devices still catch up on their next pull; nothing is lost.
+    }
+  };
   return async (command) => {
     const key = command.metadata.idempotencyKey;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -63,7 +71,7 @@ export const createCommandHandler = (deps: CommandHandlerDeps): HandleCommand =>
           const events = await uow.append(version, toNewEvents(command, decision.right, deps.newEventId), key);
           return E.right({ events, cursor: version + events.length, replayed: false });
         });
-        if (E.isRight(result) && !result.right.replayed && result.right.events.length > 0) deps.onCommitted?.(command.workspaceId, result.right);
+        if (E.isRight(result) && !result.right.replayed && result.right.events.length > 0) notify(command.workspaceId, result.right);
         return result;
       } catch (e) {
         if (!(e instanceof ConcurrencyError)) throw e;

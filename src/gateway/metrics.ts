@@ -15,6 +15,9 @@ export const createMetrics = () => {
       registers: [registry],
     }),
     commands: new Counter({ name: 'strata_commands_total', help: 'Workspace commands by outcome', labelNames: ['type', 'outcome'], registers: [registry] }),
+    sockets: new Gauge({ name: 'strata_sync_sockets', help: 'Connected sync sockets on this node', registers: [registry] }),
+    bytesIn: new Counter({ name: 'strata_bytes_in_total', help: 'Chunk bytes received', registers: [registry] }),
+    bytesOut: new Counter({ name: 'strata_bytes_out_total', help: 'Chunk and file bytes sent', registers: [registry] }),
     ready: new Gauge({ name: 'strata_ready', help: '1 when every dependency answered the last readiness check', registers: [registry] }),
   };
 };
