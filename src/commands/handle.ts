@@ -27,6 +27,13 @@ export interface CommandHandlerDeps {
 
 export type HandleCommand = (command: WorkspaceCommand) => Promise<E.Either<CommandError, CommandResult>>;
 
+/**
+ * Several commands on one workspace as one unit: each is decided against the state the previous
+ * ones left, and either all their events are appended or none (a rewind, an undo of many changes).
+ * The first command's idempotency key stands for the batch.
+ */
+export type HandleBatch = (workspaceId: string, commands: readonly WorkspaceCommand[]) => Promise<E.Either<CommandError, CommandResult>>;
+
 const toNewEvents = (command: WorkspaceCommand, events: readonly WorkspaceEvent[], newEventId: () => string): NewEvent<WorkspaceEvent>[] =>
   events.map((event) => ({
     eventId: newEventId(),
@@ -47,7 +54,7 @@ const toNewEvents = (command: WorkspaceCommand, events: readonly WorkspaceEvent[
  * re-loads and re-decides, a bounded number of times with jittered backoff; a domain error such as
  * a stale base version is an answer, returned as is and never retried away.
  */
-export const createCommandHandler = (deps: CommandHandlerDeps): HandleCommand => {
+const runBatch = (deps: CommandHandlerDeps): HandleBatch => {
   const maxAttempts = deps.maxAttempts ?? 8;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   // The commit is durable by now: a failing notification must not turn it into an error for the caller.
@@ -58,20 +65,30 @@ export const createCommandHandler = (deps: CommandHandlerDeps): HandleCommand =>
       // Devices still catch up on their next pull; nothing is lost.
     }
   };
-  return async (command) => {
-    const key = command.metadata.idempotencyKey;
+  return async (workspaceId, commands) => {
+    if (commands.some((c) => c.workspaceId !== workspaceId)) throw new Error('a batch holds commands of one workspace only');
+    const key = commands[0]?.metadata.idempotencyKey;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       try {
-        const result = await deps.store.transact<CommandResult>(command.workspaceId, async (uow) => {
-          const { state, version } = await uow.load(command);
-          const prior = key === undefined ? null : await uow.priorResult(key);
-          if (prior !== null) return E.right({ ...prior, replayed: true });
-          const decision = decide(command, state);
-          if (E.isLeft(decision)) return decision;
-          const events = await uow.append(version, toNewEvents(command, decision.right, deps.newEventId), key);
-          return E.right({ events, cursor: version + events.length, replayed: false });
+        const result = await deps.store.transact<CommandResult>(workspaceId, async (uow) => {
+          const appended: WorkspaceStoredEvent[] = [];
+          let cursor: number | undefined;
+          for (const [i, command] of commands.entries()) {
+            const { state, version } = await uow.load(command);
+            if (i === 0 && key !== undefined) {
+              const prior = await uow.priorResult(key);
+              if (prior !== null) return E.right({ ...prior, replayed: true });
+            }
+            const decision = decide(command, state);
+            if (E.isLeft(decision)) return decision;
+            const events = await uow.append(version, toNewEvents(command, decision.right, deps.newEventId));
+            appended.push(...events);
+            cursor = version + events.length;
+          }
+          if (key !== undefined) await uow.remember(key, appended, cursor ?? 0);
+          return E.right({ events: appended, cursor: cursor ?? 0, replayed: false });
         });
-        if (E.isRight(result) && !result.right.replayed && result.right.events.length > 0) notify(command.workspaceId, result.right);
+        if (E.isRight(result) && !result.right.replayed && result.right.events.length > 0) notify(workspaceId, result.right);
         return result;
       } catch (e) {
         if (!(e instanceof ConcurrencyError)) throw e;
@@ -81,3 +98,15 @@ export const createCommandHandler = (deps: CommandHandlerDeps): HandleCommand =>
     return E.left(busy(maxAttempts));
   };
 };
+
+/**
+ * Load, decide, append with the expected version. A concurrency error (the stream moved under us)
+ * re-loads and re-decides, a bounded number of times with jittered backoff; a domain error such as
+ * a stale base version is an answer, returned as is and never retried away.
+ */
+export const createCommandHandler = (deps: CommandHandlerDeps): HandleCommand => {
+  const batch = runBatch(deps);
+  return (command) => batch(command.workspaceId, [command]);
+};
+
+export const createBatchHandler = (deps: CommandHandlerDeps): HandleBatch => runBatch(deps);

@@ -13,11 +13,10 @@ export interface UnitOfWork {
   load(command: WorkspaceCommand): Promise<{ state: WorkspaceState; version: number }>;
   /** The events a command with this idempotency key already produced, and the cursor they reached. */
   priorResult(idempotencyKey: string): Promise<{ events: WorkspaceStoredEvent[]; cursor: number } | null>;
-  /**
-   * Appends at expectedVersion (ConcurrencyError when the stream moved), applies the inline
-   * projections, and records the idempotency key.
-   */
-  append(expectedVersion: number, events: readonly NewEvent<WorkspaceEvent>[], idempotencyKey: string | undefined): Promise<WorkspaceStoredEvent[]>;
+  /** Appends at expectedVersion (ConcurrencyError when the stream moved) and applies the inline projections. */
+  append(expectedVersion: number, events: readonly NewEvent<WorkspaceEvent>[]): Promise<WorkspaceStoredEvent[]>;
+  /** Records that the command (or batch) with this key produced these events and reached this cursor. */
+  remember(idempotencyKey: string, events: readonly WorkspaceStoredEvent[], cursor: number): Promise<void>;
 }
 
 export interface WorkspaceStore {

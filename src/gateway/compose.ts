@@ -1,15 +1,24 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { createCommandHandler } from '../commands/handle.js';
 import { createPostgresWorkspaceStore } from '../commands/postgres/workspaceStore.js';
 import type { BlobStore } from '../storage/blobs/port.js';
+import { accessTokenKey, verifyAccessToken } from './accounts/tokens.js';
+import { createAccounts, recordDevicePull } from './accounts/index.js';
 import type { GatewayDeps, GatewaySettings, RouteModule } from './deps.js';
 import type { Authenticator } from './http/auth.js';
+import { DEFAULT_RATE_LIMITS, registerRateLimits } from './http/rateLimits.js';
 import { createMetrics } from './metrics.js';
 import type { ReadinessCheck } from './routes/health.js';
 import { buildServer } from './server.js';
+import { createChangeNotifier } from './sync/notifier.js';
+import { syncRoutes } from './sync/routes.js';
+import { attachSyncSockets, type SyncSockets } from './sync/sockets.js';
+import { transferRoutes } from './transfers/index.js';
+import { treeRoutes } from './tree/routes.js';
 // gateway modules: imports (one line each, keep sorted)
 
 export interface GatewayOptions {
@@ -20,6 +29,8 @@ export interface GatewayOptions {
   readonly redisUrl: string | null;
   readonly readiness?: readonly ReadinessCheck[];
   readonly now?: () => Date;
+  /** Replaces the accounts' authenticator (tests inject a fixed-token one). */
+  readonly authenticator?: Authenticator;
 }
 
 export interface RunningGateway {
@@ -29,11 +40,33 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** Redis connections of one node: commands and publishes, the socket adapter's subscriptions, the notifier's. */
+const connectRedis = (url: string, logger: Logger) => {
+  const connect = (name: string) => {
+    const client = new Redis(url, { connectionName: `strata-${name}`, maxRetriesPerRequest: 2 });
+    client.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+    return client;
+  };
+  const clients = { pub: connect('pub'), adapterSub: connect('adapter'), notifierSub: connect('notifier') };
+  return { ...clients, close: async () => void (await Promise.all(Object.values(clients).map((c) => c.quit().catch(() => c.disconnect())))) };
+};
+
 /** Wires the gateway from its adapters, listens, and returns how to stop it (in reverse order). */
 export const startGateway = async (options: GatewayOptions, listen: { port: number; host: string }): Promise<RunningGateway> => {
+  const now = options.now ?? (() => new Date());
   const closers: Array<() => Promise<void>> = [];
   const metrics = createMetrics();
-  const committed: Array<(workspaceId: string, cursor: number) => void> = [];
+  const redis = options.redisUrl === null ? null : connectRedis(options.redisUrl, options.logger);
+  if (redis !== null) closers.push(redis.close);
+  const notifier = await createChangeNotifier(redis === null ? null : { pub: redis.pub, sub: redis.notifierSub }, options.logger);
+  closers.push(() => notifier.close());
+
+  // After a commit is durable, never before: sockets on every node, then long-poll waiters.
+  let sockets: SyncSockets | null = null;
+  const committed: Array<(workspaceId: string, cursor: number) => void> = [
+    (workspaceId, cursor) => sockets?.changed(workspaceId, cursor),
+    (workspaceId, cursor) => notifier.publish(workspaceId, cursor),
+  ];
   const handle = createCommandHandler({
     store: createPostgresWorkspaceStore(options.pool),
     newEventId: () => crypto.randomUUID(),
@@ -41,8 +74,21 @@ export const startGateway = async (options: GatewayOptions, listen: { port: numb
       for (const listener of committed) listener(workspaceId, result.cursor);
     },
   });
-  let authenticator: Authenticator = { authenticate: async () => null };
-  const modules: RouteModule[] = [];
+
+  // Accounts: who is calling; a revoked device's sockets are cut on every node.
+  const accounts = createAccounts({ pool: options.pool, settings: options.settings, now, logger: options.logger });
+  accounts.onDeviceRevoked((deviceId) => sockets?.disconnectDevice(deviceId));
+  const authenticator = options.authenticator ?? accounts.authenticator;
+  const tokenKey = accessTokenKey(options.settings.secret);
+
+  const modules: RouteModule[] = [
+    // First, so its hook sees every route registered after it.
+    (app) => registerRateLimits(app, { settings: options.settings.rateLimits ?? DEFAULT_RATE_LIMITS, identify: (t) => verifyAccessToken(tokenKey, t, now()), redis: redis?.pub ?? null }),
+    accounts.routes,
+    treeRoutes,
+    transferRoutes(),
+    syncRoutes({ notifier, recordPull: (deviceId, cursor, at) => recordDevicePull(options.pool, deviceId, cursor, at) }),
+  ];
   // gateway modules: wiring (each module adds its own block here)
 
   const deps: GatewayDeps = {
@@ -51,23 +97,32 @@ export const startGateway = async (options: GatewayOptions, listen: { port: numb
     readiness: [
       { name: 'database', check: async () => void (await options.pool.query('SELECT 1')) },
       { name: 'blobs', check: () => options.blobs.ping() },
+      ...(redis === null ? [] : [{ name: 'redis', check: async () => void (await redis.pub.ping()) }]),
       ...(options.readiness ?? []),
     ],
     pool: options.pool,
     handle,
-    authenticator: { authenticate: (token) => authenticator.authenticate(token) },
+    authenticator,
     blobs: options.blobs,
-    now: options.now ?? (() => new Date()),
+    now,
     newId: () => crypto.randomUUID(),
     settings: options.settings,
   };
   const app = await buildServer(deps, modules);
+  const syncSockets = attachSyncSockets(app.server, {
+    authenticator,
+    logger: options.logger,
+    metrics,
+    redis: redis === null ? null : { pub: redis.pub, sub: redis.adapterSub },
+  });
+  sockets = syncSockets;
   const url = await app.listen({ port: listen.port, host: listen.host });
   return {
     app,
     url,
     deps,
     close: async () => {
+      await syncSockets.close();
       await app.close();
       for (const close of closers.reverse()) await close();
     },

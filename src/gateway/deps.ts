@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { HandleCommand } from '../commands/handle.js';
 import type { BlobStore } from '../storage/blobs/port.js';
 import type { Authenticator } from './http/auth.js';
+import type { RateLimitSettings } from './http/rateLimits.js';
 import type { Metrics } from './metrics.js';
 import type { ReadinessCheck } from './routes/health.js';
 
@@ -14,6 +15,8 @@ export interface GatewaySettings {
   readonly secret: Buffer;
   readonly accessTokenTtlSeconds: number;
   readonly transferUrlTtlSeconds: number;
+  /** Per-device, per-workspace and per-address budgets; DEFAULT_RATE_LIMITS when absent. */
+  readonly rateLimits?: RateLimitSettings;
 }
 
 /** Everything the HTTP and socket layers use; each is handed in, none is reached for. */

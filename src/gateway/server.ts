@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { BlobStoreUnavailableError } from '../storage/blobs/errors.js';
 import type { GatewayDeps, RouteModule } from './deps.js';
 import { ApiError, sendApiError } from './http/errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -30,6 +31,10 @@ export const buildServer = async (deps: GatewayDeps, modules: readonly RouteModu
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof ApiError) return sendApiError(reply, error);
+    if (error instanceof BlobStoreUnavailableError) {
+      request.log.warn({ err: error }, 'blob store unavailable');
+      return sendApiError(reply, new ApiError('unavailable', 'File storage is unavailable; try again shortly.', {}, error.retryAfterSeconds));
+    }
     const api = fastifyErrorToApi(error as FastifyError);
     if (api.status >= 500) request.log.error({ err: error }, 'unhandled error');
     return sendApiError(reply, api);

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HandleCommand } from '../../src/commands/handle.js';
@@ -90,5 +91,49 @@ describe('handling workspace commands against Postgres', () => {
       expect(await counter.snapshot()).toEqual(before);
       expect(await streamEvents(db, ws)).toHaveLength(2);
     });
+  });
+});
+
+describe('handling a batch of commands on one workspace', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db.drop());
+
+  const setup = async () => {
+    const { createBatchHandler } = await import('../../src/commands/handle.js');
+    const { createPostgresWorkspaceStore } = await import('../../src/commands/postgres/workspaceStore.js');
+    const batch = createBatchHandler({ store: createPostgresWorkspaceStore(db.pool), newEventId: () => crypto.randomUUID() });
+    const ws = newWorkspaceId();
+    const c = commandsFor(ws);
+    right(await batch(ws, [c.createWorkspace()]));
+    return { ws, c, batch };
+  };
+
+  it('decides each command on the state the previous ones left, and appends them together', async () => {
+    const { ws, c, batch } = await setup();
+    const result = right(await batch(ws, [c.createFolder('root', 'A', 'a'), c.createFolder('a', 'B', 'b'), c.move('b', 'root', 'B')]));
+    expect(result.events.map((e) => e.event.type)).toEqual(['FolderCreated', 'FolderCreated', 'NodeMoved']);
+    expect(result.cursor).toBe(4);
+  });
+
+  it('appends nothing when any command is refused', async () => {
+    const { ws, c, batch } = await setup();
+    const result = await batch(ws, [c.createFolder('root', 'A', 'a'), c.createFolder('root', 'a', 'a2')]);
+    expect(E.isLeft(result) && result.left.code).toBe('name_conflict');
+    expect(await streamEvents(db, ws)).toHaveLength(1);
+  });
+
+  it('returns its first answer when repeated with the same idempotency key', async () => {
+    const { ws, c, batch } = await setup();
+    const first = c.createFolder('root', 'K', 'k');
+    const keyed = { ...first, metadata: { ...first.metadata, idempotencyKey: 'batch-1' } };
+    const once = right(await batch(ws, [keyed, c.createFolder('k', 'L', 'l')]));
+    const again = right(await batch(ws, [keyed, c.createFolder('k', 'L', 'l')]));
+    expect(again.replayed).toBe(true);
+    expect(again.events.map((e) => e.eventId)).toEqual(once.events.map((e) => e.eventId));
+    expect(again.cursor).toBe(once.cursor);
+    expect(await streamEvents(db, ws)).toHaveLength(3);
   });
 });

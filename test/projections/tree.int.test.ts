@@ -59,7 +59,7 @@ describe('the tree projection', () => {
         }
         expect(await projectionView(db, ws)).toEqual(foldedView(folded));
       }),
-      { numRuns: 40 },
+      { numRuns: Number(process.env.PROP_RUNS ?? 40) },
     );
     await createShadowTables(db.pool, treeProjection, 'rm', 'rm_rebuilt');
     const replayed = await replayInto(db.pool, treeProjection, 'rm_rebuilt');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { startGateway, type RunningGateway } from '../../src/gateway/compose.js';
 import type { GatewaySettings } from '../../src/gateway/deps.js';
+import type { Authenticator } from '../../src/gateway/http/auth.js';
 import { withCircuitBreaker } from '../../src/storage/blobs/breaker.js';
 import { createFilesystemBlobStore } from '../../src/storage/blobs/filesystem.js';
 import type { BlobStore } from '../../src/storage/blobs/port.js';
@@ -17,7 +18,14 @@ export interface TestGateway extends RunningGateway {
 /** A real gateway on 127.0.0.1 (random port) over a test database and a filesystem blob store in a temp dir. */
 export const startTestGateway = async (
   db: TestDatabase,
-  options: { settings?: Partial<GatewaySettings>; redisUrl?: string | null; blobs?: BlobStore; now?: () => Date; secret?: Buffer } = {},
+  options: {
+    settings?: Partial<GatewaySettings>;
+    redisUrl?: string | null;
+    blobs?: BlobStore;
+    now?: () => Date;
+    secret?: Buffer;
+    authenticator?: Authenticator;
+  } = {},
 ): Promise<TestGateway> => {
   const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-blobs-'));
   const blobs = options.blobs ?? withCircuitBreaker(await createFilesystemBlobStore({ root: blobDir }));
@@ -28,6 +36,7 @@ export const startTestGateway = async (
       blobs,
       redisUrl: options.redisUrl ?? null,
       ...(options.now ? { now: options.now } : {}),
+      ...(options.authenticator ? { authenticator: options.authenticator } : {}),
       settings: {
         publicUrl: null,
         defaultQuotaBytes: 10 * 1024 ** 3,

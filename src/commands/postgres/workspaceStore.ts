@@ -37,17 +37,18 @@ export const createPostgresWorkspaceStore = (pool: pg.Pool, readModelSchema = 'r
         const events = last >= first ? await readStream(client, workspaceEventSchema, streamId, first - 1, last - first + 1) : [];
         return { events, cursor: last };
       },
-      append: async (expectedVersion, events, idempotencyKey) => {
+      append: async (expectedVersion, events) => {
         const stored = await appendInTransaction(client, streamId, expectedVersion, events);
         for (const e of stored) await applyTreeEvent(client, readModelSchema, e);
-        if (idempotencyKey !== undefined)
-          await client.query('INSERT INTO es_idempotency (stream_id, key, first_version, last_version) VALUES ($1, $2, $3, $4)', [
-            streamId,
-            idempotencyKey,
-            expectedVersion + 1,
-            expectedVersion + stored.length,
-          ]);
         return stored;
+      },
+      remember: async (key, events, cursor) => {
+        // The events of one unit of work are contiguous: from the first one's version to the cursor.
+        await client.query({
+          name: 'es_remember_key',
+          text: 'INSERT INTO es_idempotency (stream_id, key, first_version, last_version) VALUES ($1, $2, $3, $4)',
+          values: [streamId, key, events[0]?.version ?? cursor + 1, cursor],
+        });
       },
     };
     try {

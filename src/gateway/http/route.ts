@@ -72,6 +72,9 @@ export const defineRoute = <P = Record<string, never>, Q = Record<string, never>
         if (auth === null) throw new ApiError('unauthorized', token === null ? 'A bearer access token is required.' : 'The access token is invalid, expired or revoked.');
         (request as FastifyRequest & { auth?: AuthContext }).auth = auth;
       }
+      rejectNul(request.params, 'params');
+      rejectNul(request.query, 'query');
+      rejectNul(request.body, 'body');
       const params = spec.params ? decodeOr400(spec.params, request.params, 'params') : ({} as P);
       const query = spec.query ? decodeOr400(spec.query, request.query, 'query') : ({} as Q);
       const body = spec.body ? decodeOr400(spec.body, request.body, 'body') : (undefined as B);
@@ -79,6 +82,31 @@ export const defineRoute = <P = Record<string, never>, Q = Record<string, never>
       return reply.sent ? reply : result;
     },
   });
+};
+
+/** The first path at which a string (or key) holds a NUL character, if any. */
+const nulAt = (value: unknown, path: string): string | null => {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = nulAt(value[i], `${path}[${i}]`);
+      if (hit !== null) return hit;
+    }
+    return null;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      const hit = k.includes('\u0000') ? `${path}.${k}` : nulAt(v, `${path}.${k}`);
+      if (hit !== null) return hit;
+    }
+  }
+  return null;
+};
+
+// No field of the API may hold NUL (names, emails, keys): refused here, once, before Postgres sees it.
+const rejectNul = (value: unknown, where: string): void => {
+  const at = nulAt(value, where);
+  if (at !== null) throw new ApiError('invalid_request', `${at} contains a NUL character.`, { field: at, reason: 'nul' });
 };
 
 /** Resources of another workspace answer not_found, never revealing that they exist. */

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ChunkRef } from '../../domain/chunks.js';
 import type { ChunkHash, NodeId, NonNegativeInt, VersionId, WorkspaceId } from '../../domain/ids.js';
-import { nameKey } from '../../domain/names.js';
+import { nameKey, nameProblem } from '../../domain/names.js';
 import type { WorkspaceCommand } from '../../domain/workspace/commands.js';
 import { nameStemKey } from '../../domain/workspace/decide/tree.js';
 import type { NodeView, VersionView, WorkspaceState } from '../../domain/workspace/state.js';
@@ -18,21 +18,26 @@ interface Needs {
   readonly trashedWith: string | null;
 }
 
+// An invalid name cannot collide with anything (decide refuses it), and may hold bytes Postgres
+// refuses in text (NUL): look for no siblings then.
+const siblingsNamed = (parentId: string, name: string): Needs['siblings'] =>
+  nameProblem(name) === null ? { parents: [parentId], keys: [nameKey(name)], prefix: null } : null;
+
 const needsOf = (c: WorkspaceCommand): Needs => {
   const none: Needs = { nodeIds: [], ancestorsOf: null, siblings: null, versions: null, trashedWith: null };
   switch (c.type) {
     case 'CreateWorkspace':
       return none;
     case 'CreateFolder':
-      return { ...none, nodeIds: [c.data.nodeId, c.data.parentId], siblings: { parents: [c.data.parentId], keys: [nameKey(c.data.name)], prefix: null } };
+      return { ...none, nodeIds: [c.data.nodeId, c.data.parentId], siblings: siblingsNamed(c.data.parentId, c.data.name) };
     case 'CommitFileVersion':
-      return { ...none, nodeIds: [c.data.fileId, c.data.parentId], siblings: { parents: [c.data.parentId], keys: [nameKey(c.data.name)], prefix: null } };
+      return { ...none, nodeIds: [c.data.fileId, c.data.parentId], siblings: siblingsNamed(c.data.parentId, c.data.name) };
     case 'MoveNode':
       return {
         ...none,
         nodeIds: [c.data.nodeId],
         ancestorsOf: c.data.parentId,
-        siblings: { parents: [c.data.parentId], keys: [nameKey(c.data.name)], prefix: null },
+        siblings: siblingsNamed(c.data.parentId, c.data.name),
       };
     case 'DeleteNode':
       return { ...none, nodeIds: [c.data.nodeId] };
@@ -184,10 +189,13 @@ export const loadDecisionState = async (
     const node = rows.find((r) => r.node_id === command.data.nodeId);
     if (node !== undefined) {
       const parents = [command.data.parentId, node.parent_id, rootId].filter((p): p is string => p !== null);
+      const wanted = command.data.name;
       const siblings =
-        command.data.name !== null
-          ? { parents, keys: [nameKey(command.data.name)], prefix: null }
-          : { parents, keys: [nameKey(node.name)], prefix: nameStemKey(node.name) };
+        wanted === null
+          ? { parents, keys: [nameKey(node.name)], prefix: nameStemKey(node.name) }
+          : nameProblem(wanted) === null
+            ? { parents, keys: [nameKey(wanted)], prefix: null }
+            : null;
       rows.push(...(await loadNodes(client, schema, ws, { nodeIds: [...parents], ancestorsOf: null, siblings, versions: null, trashedWith: null })));
     }
   }

@@ -1,0 +1,54 @@
+import cliProgress from 'cli-progress';
+import type { CliIo } from './command.js';
+
+export interface Progress {
+  update(done: number, extra?: Record<string, string | number>): void;
+  stop(): void;
+}
+
+const human = (n: number): string => {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+};
+
+/**
+ * A progress bar on a terminal (done/total, rate, time left); on a pipe, a plain line now and then,
+ * so logs of long operations stay readable.
+ */
+export const progressBar = (io: CliIo, label: string, total: number, unit: 'events' | 'bytes' | 'files'): Progress => {
+  const fmt = (n: number) => (unit === 'bytes' ? human(n) : String(n));
+  if (!io.interactive) {
+    let lastLine = 0;
+    return {
+      update: (done) => {
+        if (Date.now() - lastLine < 5000 && done < total) return;
+        lastLine = Date.now();
+        io.err.write(`${label}: ${fmt(done)} / ${fmt(total)} ${unit}\n`);
+      },
+      stop: () => undefined,
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} [{bar}] {percentage}% | {shown} | {rate}/s | eta {eta_formatted}`,
+      stream: io.err as NodeJS.WriteStream,
+      hideCursor: true,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  bar.start(total, 0, { shown: `${fmt(0)}/${fmt(total)}`, rate: '0' });
+  return {
+    update: (done, extra = {}) => {
+      const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+      bar.update(done, { shown: `${fmt(done)}/${fmt(total)}`, rate: fmt(Math.round(done / seconds)), ...extra });
+    },
+    stop: () => bar.stop(),
+  };
+};

@@ -1,0 +1,50 @@
+import type pg from 'pg';
+import type { ChunkHash, WorkspaceId } from '../../domain/ids.js';
+
+/**
+ * How long a verified upload counts as held without a version referencing it: long enough to
+ * resume and commit a large upload, short enough that blob garbage collection can reclaim what was
+ * never committed. GC must spare chunks with a workspace_chunks row younger than this.
+ */
+export const VERIFIED_UPLOAD_HOLD_SECONDS = 24 * 60 * 60;
+
+/** Which chunks a workspace holds, and what it sent and had verified. */
+export interface Holdings {
+  /** Of hashes, those this workspace holds: referenced by one of its unpurged versions, or recently verified for it. */
+  held(workspaceId: WorkspaceId, hashes: readonly ChunkHash[], now: Date): Promise<Set<ChunkHash>>;
+  /** The chunk's size when one of the workspace's unpurged versions references it (only then are its bytes served to it), else null. */
+  referenced(workspaceId: WorkspaceId, hash: ChunkHash): Promise<number | null>;
+  /** Records that the workspace sent these bytes and they hashed to hash. */
+  recordVerified(workspaceId: WorkspaceId, hash: ChunkHash, size: number, now: Date): Promise<void>;
+}
+
+export const createHoldings = (pool: pg.Pool): Holdings => ({
+  held: async (workspaceId, hashes, now) => {
+    if (hashes.length === 0) return new Set();
+    const since = new Date(now.getTime() - VERIFIED_UPLOAD_HOLD_SECONDS * 1000);
+    const { rows } = await pool.query<{ hash: ChunkHash }>({
+      name: 'transfers_held',
+      text: `SELECT r.hash FROM rm.chunk_refs r WHERE r.workspace_id = $1 AND r.hash = ANY($2::text[]) AND r.refs > 0
+             UNION
+             SELECT c.hash FROM workspace_chunks c WHERE c.workspace_id = $1 AND c.hash = ANY($2::text[]) AND c.verified_at > $3`,
+      values: [workspaceId, [...new Set(hashes)], since],
+    });
+    return new Set(rows.map((r) => r.hash));
+  },
+  referenced: async (workspaceId, hash) => {
+    const { rows } = await pool.query<{ size: string }>({
+      name: 'transfers_referenced',
+      text: 'SELECT size FROM rm.chunk_refs WHERE workspace_id = $1 AND hash = $2 AND refs > 0',
+      values: [workspaceId, hash],
+    });
+    return rows[0] === undefined ? null : Number(rows[0].size);
+  },
+  recordVerified: async (workspaceId, hash, size, now) => {
+    await pool.query({
+      name: 'transfers_record_verified',
+      text: `INSERT INTO workspace_chunks (workspace_id, hash, size, verified_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (workspace_id, hash) DO UPDATE SET verified_at = GREATEST(workspace_chunks.verified_at, excluded.verified_at)`,
+      values: [workspaceId, hash, size, now],
+    });
+  },
+});
