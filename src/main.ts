@@ -47,6 +47,7 @@ export const startStrata = async (
         secret: await sharedSecret(pool, config.secret),
         accessTokenTtlSeconds: 15 * 60,
         transferUrlTtlSeconds: 10 * 60,
+        rateLimits: config.rateLimits,
       },
     },
     { port: config.port, host: config.host },

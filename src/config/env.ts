@@ -23,6 +23,7 @@ const Env = t.partial({
   STRATA_QUOTA_BYTES: IntFromString,
   STRATA_PG_POOL_SIZE: IntFromString,
   STRATA_SECRET: t.string,
+  STRATA_RATE_LIMITS: t.string,
   STRATA_PUBLIC_URL: t.string,
 });
 
@@ -40,7 +41,24 @@ export interface Config {
   /** Signing secret shared by all nodes; null: generated once and kept in the database. */
   readonly secret: string | null;
   readonly publicUrl: string | null;
+  /** Requests a minute per device, per workspace and per address without a token. */
+  readonly rateLimits: { devicePerMinute: number; workspacePerMinute: number; addressPerMinute: number };
 }
+
+/** "device=1200,workspace=6000,address=1200": any subset; the rest keep their defaults. */
+const parseRateLimits = (raw: string | undefined): Config['rateLimits'] => {
+  const limits = { devicePerMinute: 1200, workspacePerMinute: 6000, addressPerMinute: 1200 };
+  for (const part of (raw ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const [name, value] = part.split('=').map((x) => x.trim());
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`STRATA_RATE_LIMITS: ${part} is not name=positive whole number`);
+    if (name === 'device') limits.devicePerMinute = n;
+    else if (name === 'workspace') limits.workspacePerMinute = n;
+    else if (name === 'address') limits.addressPerMinute = n;
+    else throw new ConfigError(`STRATA_RATE_LIMITS: unknown limit ${name} (device, workspace, address)`);
+  }
+  return limits;
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -64,5 +82,6 @@ export const loadConfig = (env: Record<string, string | undefined>): Config => {
     pgPoolSize: e.STRATA_PG_POOL_SIZE ?? 20,
     secret: e.STRATA_SECRET ?? null,
     publicUrl: e.STRATA_PUBLIC_URL ?? null,
+    rateLimits: parseRateLimits(e.STRATA_RATE_LIMITS),
   };
 };

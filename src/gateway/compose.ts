@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { createCommandHandler } from '../commands/handle.js';
+import { createBatchHandler } from '../commands/handle.js';
 import { createPostgresWorkspaceStore } from '../commands/postgres/workspaceStore.js';
 import type { BlobStore } from '../storage/blobs/port.js';
 import { accessTokenKey, verifyAccessToken } from './accounts/tokens.js';
@@ -67,13 +67,14 @@ export const startGateway = async (options: GatewayOptions, listen: { port: numb
     (workspaceId, cursor) => sockets?.changed(workspaceId, cursor),
     (workspaceId, cursor) => notifier.publish(workspaceId, cursor),
   ];
-  const handle = createCommandHandler({
+  const handleBatch = createBatchHandler({
     store: createPostgresWorkspaceStore(options.pool),
     newEventId: () => crypto.randomUUID(),
     onCommitted: (workspaceId, result) => {
       for (const listener of committed) listener(workspaceId, result.cursor);
     },
   });
+  const handle: GatewayDeps['handle'] = (command) => handleBatch(command.workspaceId, [command]);
 
   // Accounts: who is calling; a revoked device's sockets are cut on every node.
   const accounts = createAccounts({ pool: options.pool, settings: options.settings, now, logger: options.logger });
@@ -102,6 +103,7 @@ export const startGateway = async (options: GatewayOptions, listen: { port: numb
     ],
     pool: options.pool,
     handle,
+    handleBatch,
     authenticator,
     blobs: options.blobs,
     now,

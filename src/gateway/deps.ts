@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { HandleCommand } from '../commands/handle.js';
+import type { HandleBatch, HandleCommand } from '../commands/handle.js';
 import type { BlobStore } from '../storage/blobs/port.js';
 import type { Authenticator } from './http/auth.js';
 import type { RateLimitSettings } from './http/rateLimits.js';
@@ -26,6 +26,8 @@ export interface GatewayDeps {
   readonly readiness: readonly ReadinessCheck[];
   readonly pool: pg.Pool;
   readonly handle: HandleCommand;
+  /** Several commands of one workspace, all or nothing (rewind). */
+  readonly handleBatch: HandleBatch;
   readonly authenticator: Authenticator;
   readonly blobs: BlobStore;
   readonly now: () => Date;
