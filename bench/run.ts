@@ -1,11 +1,13 @@
 import { benchChunking } from './chunking.js';
 import { benchCommits } from './commits.js';
+import { benchIngest } from './ingest.js';
 import { benchPropagation } from './propagation.js';
 
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
 const benches: Record<string, () => Promise<void>> = {
   commits: () => benchCommits(Number(process.env.BENCH_SECONDS ?? 5)),
   propagation: benchPropagation,
+  ingest: benchIngest,
   chunking: benchChunking,
 };
 
