@@ -19,6 +19,8 @@ export const API_ERROR_STATUS = {
   rate_limited: 429,
   quota_exceeded: 507,
   unavailable: 503,
+  // Extensions of api-v1.md (new codes for cases it does not name):
+  range_not_satisfiable: 416,
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERROR_STATUS;

@@ -94,8 +94,10 @@ const nulAt = (value: unknown, path: string): string | null => {
     }
     return null;
   }
-  if (typeof value === 'object' && value !== null) {
-    for (const [k, v] of Object.entries(value)) {
+  // Only parsed JSON is walked: a stream or Buffer body (chunk uploads) is bytes, not fields.
+  const proto = typeof value === 'object' && value !== null ? Object.getPrototypeOf(value) : undefined;
+  if (proto === Object.prototype || proto === null) {
+    for (const [k, v] of Object.entries(value as object)) {
       const hit = k.includes('\u0000') ? `${path}.${k}` : nulAt(v, `${path}.${k}`);
       if (hit !== null) return hit;
     }

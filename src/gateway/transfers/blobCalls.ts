@@ -36,23 +36,29 @@ const open = async (blobs: BlobStore, segment: Segment): Promise<Readable> => {
  * a later failure can only end the body early (the client sees fewer bytes than Content-Length).
  */
 export const streamSegments = async (blobs: BlobStore, segments: readonly Segment[]): Promise<Readable> => {
-  const [head, ...rest] = segments;
-  if (head === undefined) return Readable.from([]);
+  const [firstSegment, ...rest] = segments;
+  if (firstSegment === undefined) return Readable.from([]);
+  const head: Segment = firstSegment;
   const first = await open(blobs, head);
-  async function* pieces(): AsyncGenerator<Buffer> {
-    let current: Readable | null = first;
-    try {
-      yield* current as AsyncIterable<Buffer>;
-      for (const segment of rest) {
-        current = await open(blobs, segment);
-        yield* current as AsyncIterable<Buffer>;
-      }
-    } finally {
-      current?.destroy();
+  // Each segment ends once its length is through, without waiting for the store's stream to see
+  // its end (a file read past EOF, a close): the last byte and the end of the response go out
+  // together, so the connection is idle (and reusable, or closable at shutdown) as the client has it all.
+  async function* bytesOf(stream: Readable, segment: Segment): AsyncGenerator<Buffer> {
+    let left = segment.length;
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      const take = piece.length <= left ? piece : piece.subarray(0, left);
+      left -= take.length;
+      yield take;
+      if (left === 0) return;
     }
+    if (left > 0) throw new ChunkLostError(`chunk ${segment.hash} ended ${left} bytes short`);
+  }
+  async function* pieces(): AsyncGenerator<Buffer> {
+    yield* bytesOf(first, head);
+    for (const segment of rest) yield* bytesOf(await open(blobs, segment), segment);
   }
   const body = Readable.from(pieces(), { objectMode: false });
-  // A body destroyed before it was ever read never runs the generator's finally.
+  // A body destroyed before it was ever read never iterates the first chunk's stream, which would close it.
   body.once('close', () => first.destroy());
   return body;
 };

@@ -9,6 +9,7 @@ import { defineRoute } from '../http/route.js';
 import { storeCall } from './blobCalls.js';
 import { ChunkParams, SignedChunkQuery } from './codecs.js';
 import type { TransferContext } from './context.js';
+import { segmentsOf } from './ranges.js';
 import { sendBytes } from './sendBytes.js';
 
 const EMPTY_SHA256 = crypto.createHash('sha256').digest('hex');
@@ -105,7 +106,7 @@ export const chunkRoutes = async (app: FastifyInstance, ctx: TransferContext): P
         return sendBytes(request, reply, deps.blobs, {
           size,
           etag: `"${params.hash}"`,
-          segments: (start, end) => [{ hash: params.hash, range: start === 0 && end === size - 1 ? undefined : { start, end } }],
+          segments: (start, end) => segmentsOf([{ hash: params.hash, size }], start, end),
         });
       },
     );

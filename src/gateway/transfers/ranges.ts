@@ -1,4 +1,3 @@
-import type { ChunkRef } from '../../domain/chunks.js';
 import type { ChunkHash } from '../../domain/ids.js';
 import type { ByteRange } from '../../storage/blobs/port.js';
 
@@ -34,14 +33,15 @@ export const rangeOf = (header: string | undefined, size: number, ifRange?: stri
   return { kind: 'partial', start, end: Math.min(end, size - 1) };
 };
 
-/** A piece of one chunk: range undefined means the whole chunk. */
+/** A piece of one chunk, `length` bytes long: range undefined means the whole chunk. */
 export interface Segment {
   readonly hash: ChunkHash;
   readonly range: ByteRange | undefined;
+  readonly length: number;
 }
 
 /** The chunk pieces that make up bytes start..end (inclusive) of a file made of chunks, in order. */
-export const segmentsOf = (chunks: readonly ChunkRef[], start: number, end: number): Segment[] => {
+export const segmentsOf = (chunks: readonly { readonly hash: ChunkHash; readonly size: number }[], start: number, end: number): Segment[] => {
   const segments: Segment[] = [];
   let offset = 0;
   for (const chunk of chunks) {
@@ -52,7 +52,7 @@ export const segmentsOf = (chunks: readonly ChunkRef[], start: number, end: numb
     if (chunkStart > end) break;
     const from = Math.max(start, chunkStart) - chunkStart;
     const to = Math.min(end, chunkEnd) - chunkStart;
-    segments.push({ hash: chunk.hash, range: from === 0 && to === chunk.size - 1 ? undefined : { start: from, end: to } });
+    segments.push({ hash: chunk.hash, range: from === 0 && to === chunk.size - 1 ? undefined : { start: from, end: to }, length: to - from + 1 });
   }
   return segments;
 };

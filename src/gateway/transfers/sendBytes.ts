@@ -1,3 +1,4 @@
+import { ApiError, sendApiError } from '../http/errors.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BlobStore } from '../../storage/blobs/port.js';
 import { streamSegments } from './blobCalls.js';
@@ -23,10 +24,10 @@ export const sendBytes = async (request: FastifyRequest, reply: FastifyReply, bl
   const range = rangeOf(header(request, 'range'), what.size, header(request, 'if-range'), what.etag);
   void reply.header('accept-ranges', 'bytes').header('etag', what.etag);
   if (range.kind === 'unsatisfiable')
-    return reply
-      .code(416)
-      .header('content-range', `bytes */${what.size}`)
-      .send({ error: { code: 'range_not_satisfiable', message: `The range lies outside the ${what.size} bytes of the content.`, details: { size: what.size } } });
+    return sendApiError(
+      reply.header('content-range', `bytes */${what.size}`),
+      new ApiError('range_not_satisfiable', `The range lies outside the ${what.size} bytes of the content.`, { size: what.size }),
+    );
   const [start, end] = range.kind === 'partial' ? [range.start, range.end] : [0, what.size - 1];
   const length = end - start + 1;
   void reply.type('application/octet-stream').header('content-length', String(length));

@@ -187,12 +187,14 @@ export const startTransfersGateway = async (
   };
 
   /** Rows of the log, the projection, the transfer tables and chunk files: a refused request changes none. */
-  const snapshot = async (): Promise<Record<string, number>> => {
+  const snapshot = async (): Promise<Record<string, number> & { events: number }> => {
     const { rows } = await db.pool.query<{ workspace_chunks: string; uploads: string }>(
       'SELECT (SELECT count(*) FROM workspace_chunks) AS workspace_chunks, (SELECT count(*) FROM uploads) AS uploads',
     );
+    const log = await counter.snapshot();
     return {
-      ...(await counter.snapshot()),
+      ...log,
+      events: log.events ?? Number.NaN,
       workspaceChunks: Number(rows[0]?.workspace_chunks),
       uploads: Number(rows[0]?.uploads),
       chunkFiles: storedChunkFiles().length,

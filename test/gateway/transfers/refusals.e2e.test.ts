@@ -28,12 +28,8 @@ describe('transfers refusing bad requests, changing nothing', () => {
     otherFile = await t.upload(other, otherFolder, 'secret.txt', chunksOf(Buffer.from('their secret'), 1024));
   });
   afterAll(async () => {
-    console.time('close');
     await t.gw.close();
-    console.timeEnd('close');
-    console.time('drop');
     await db.drop();
-    console.timeEnd('drop');
   });
 
   /** The request is answered with status and code, and no table, log or chunk file changed. */
