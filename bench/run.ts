@@ -1,3 +1,4 @@
+import { benchBurst } from './burst.js';
 import { benchChunking } from './chunking.js';
 import { benchCommits } from './commits.js';
 import { benchIngest } from './ingest.js';
@@ -8,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   commits: () => benchCommits(Number(process.env.BENCH_SECONDS ?? 5)),
   propagation: benchPropagation,
   ingest: benchIngest,
+  burst: benchBurst,
   chunking: benchChunking,
 };
 

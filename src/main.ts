@@ -48,6 +48,11 @@ export const startStrata = async (
         accessTokenTtlSeconds: 15 * 60,
         transferUrlTtlSeconds: 10 * 60,
         rateLimits: config.rateLimits,
+        retentionDays: config.retentionDays,
+        maintenance: {
+          purgeIntervalMs: config.maintenance.purgeIntervalMinutes === null ? null : config.maintenance.purgeIntervalMinutes * 60_000,
+          gcIntervalMs: config.maintenance.gcIntervalMinutes === null ? null : config.maintenance.gcIntervalMinutes * 60_000,
+        },
       },
     },
     { port: config.port, host: config.host },

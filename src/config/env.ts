@@ -24,6 +24,10 @@ const Env = t.partial({
   STRATA_PG_POOL_SIZE: IntFromString,
   STRATA_SECRET: t.string,
   STRATA_RATE_LIMITS: t.string,
+  STRATA_CHANGES_CACHE_BYTES: IntFromString,
+  STRATA_RETENTION_DAYS: IntFromString,
+  STRATA_PURGE_INTERVAL_MINUTES: IntFromString,
+  STRATA_GC_INTERVAL_MINUTES: IntFromString,
   STRATA_PUBLIC_URL: t.string,
 });
 
@@ -43,6 +47,10 @@ export interface Config {
   readonly publicUrl: string | null;
   /** Requests a minute per device, per workspace and per address without a token. */
   readonly rateLimits: { devicePerMinute: number; workspacePerMinute: number; addressPerMinute: number };
+  /** Days deleted nodes and superseded versions are kept before they are purged. */
+  readonly retentionDays: number;
+  /** Minutes between retention purges and between blob GC runs (one node at a time); null: never. */
+  readonly maintenance: { readonly purgeIntervalMinutes: number | null; readonly gcIntervalMinutes: number | null };
 }
 
 /** "device=1200,workspace=6000,address=1200": any subset; the rest keep their defaults. */
@@ -83,5 +91,11 @@ export const loadConfig = (env: Record<string, string | undefined>): Config => {
     secret: e.STRATA_SECRET ?? null,
     publicUrl: e.STRATA_PUBLIC_URL ?? null,
     rateLimits: parseRateLimits(e.STRATA_RATE_LIMITS),
+    retentionDays: e.STRATA_RETENTION_DAYS ?? 30,
+    // 0 switches a job off.
+    maintenance: {
+      purgeIntervalMinutes: e.STRATA_PURGE_INTERVAL_MINUTES === 0 ? null : (e.STRATA_PURGE_INTERVAL_MINUTES ?? 5),
+      gcIntervalMinutes: e.STRATA_GC_INTERVAL_MINUTES === 0 ? null : (e.STRATA_GC_INTERVAL_MINUTES ?? 6 * 60),
+    },
   };
 };

@@ -17,6 +17,12 @@ export interface GatewaySettings {
   readonly transferUrlTtlSeconds: number;
   /** Per-device, per-workspace and per-address budgets; DEFAULT_RATE_LIMITS when absent. */
   readonly rateLimits?: RateLimitSettings;
+  /** Days deleted nodes and superseded versions are kept before the retention purge; 30 when absent. */
+  readonly retentionDays?: number;
+  /** Retention purge and blob GC on a timer, one node at a time (ms between runs, null: never); absent: not scheduled (tests). */
+  readonly maintenance?: { readonly purgeIntervalMs: number | null; readonly gcIntervalMs: number | null };
+  /** The in-memory cache behind the changes feed (issue #6). Default: on, 256 MiB. */
+  readonly changesCache?: { readonly enabled: boolean; readonly maxBytes: number };
 }
 
 /** Everything the HTTP and socket layers use; each is handed in, none is reached for. */

@@ -19,6 +19,12 @@ export const createMetrics = () => {
     bytesIn: new Counter({ name: 'strata_bytes_in_total', help: 'Chunk bytes received', registers: [registry] }),
     bytesOut: new Counter({ name: 'strata_bytes_out_total', help: 'Chunk and file bytes sent', registers: [registry] }),
     ready: new Gauge({ name: 'strata_ready', help: '1 when every dependency answered the last readiness check', registers: [registry] }),
+    // The changes feed and its in-memory cache (issue #6).
+    changesLogReads: new Counter({ name: 'strata_changes_log_reads_total', help: 'Reads of the event log made to answer the changes feed (every request when the cache is off)', registers: [registry] }),
+    changesCacheHits: new Counter({ name: 'strata_changes_cache_hits_total', help: 'Changes answers served from memory without waiting for the log', registers: [registry] }),
+    changesCacheMisses: new Counter({ name: 'strata_changes_cache_misses_total', help: 'Changes answers that waited for a read of the log (their own or a shared one)', registers: [registry] }),
+    changesCacheBytes: new Gauge({ name: 'strata_changes_cache_bytes', help: 'Bytes held by the changes cache (events and encoded pages)', registers: [registry] }),
+    changesCacheEvictions: new Counter({ name: 'strata_changes_cache_evictions_total', help: 'Blocks of events and pages evicted from the changes cache to stay within its budget', registers: [registry] }),
   };
 };
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { readAll } from '../storage/eventlog/postgres/read.js';
-import { LOG_START, type LogPosition } from '../storage/eventlog/types.js';
+import { comparePositions, LOG_START, type LogPosition } from '../storage/eventlog/types.js';
 import { workspaceEventSchema } from '../storage/eventlog/workspaceSchema.js';
 import { inTransaction } from '../storage/postgres/transaction.js';
 import type { Projection } from './registry.js';
@@ -26,23 +26,42 @@ export const createShadowTables = async (pool: pg.Pool, projection: Projection, 
   });
 };
 
+/** The newest committed event's place in commit order, as this moment sees it (LOG_START for an empty log). */
+export const logHead = async (pool: pg.Pool): Promise<LogPosition> => {
+  const { rows } = await pool.query<{ tx_id: string; global_position: string }>(
+    'SELECT tx_id::text AS tx_id, global_position FROM es_events ORDER BY tx_id DESC, global_position DESC LIMIT 1',
+  );
+  const r = rows[0];
+  return r ? { txId: BigInt(r.tx_id), globalPosition: BigInt(r.global_position) } : LOG_START;
+};
+
 /**
  * Folds the whole log into targetSchema's tables, a page per transaction, and returns the log
- * position reached (a live switch-over catches up from there).
+ * position reached (a live switch-over catches up from there). It reads at least up to the head
+ * the log had when it started: an empty page before that only means a transaction still open
+ * somewhere on the server holds newer events back (xmin is cluster-wide), so it waits for them.
  */
 export const replayInto = async (
   pool: pg.Pool,
   projection: Projection,
   targetSchema: string,
   from: LogPosition = LOG_START,
-  options: { pageSize?: number; onProgress?: (p: RebuildProgress) => void } = {},
+  options: { pageSize?: number; onProgress?: (p: RebuildProgress) => void; maxHoldBackMs?: number } = {},
 ): Promise<RebuildProgress> => {
   const target = ident(targetSchema);
   let position = from;
   let count = 0;
+  const head = await logHead(pool);
+  const waitUntil = Date.now() + (options.maxHoldBackMs ?? 120_000);
   for (;;) {
     const page = await readAll(pool, workspaceEventSchema, position, options.pageSize ?? 1000);
-    if (page.events.length === 0) return { events: count, position };
+    if (page.events.length === 0) {
+      if (comparePositions(position, head) >= 0) return { events: count, position };
+      if (Date.now() > waitUntil)
+        throw new Error('the rebuild cannot reach the log head: a long-running transaction on the Postgres server holds events back (see pg_stat_activity)');
+      await new Promise((r) => setTimeout(r, 25));
+      continue;
+    }
     await inTransaction(pool, async (client) => {
       for (const e of page.events) await projection.apply(client, target, e);
     });

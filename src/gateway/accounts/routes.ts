@@ -30,8 +30,10 @@ export interface AccountRoutesContext {
   readonly passwordParams: ScryptParams;
   /** A hash of no one's password: an unknown email costs the same scrypt run as a wrong password. */
   readonly decoyHash: Promise<string>;
-  /** Tells the process that a device was revoked (after the revocation is committed). */
-  readonly deviceRevoked: (deviceId: string, workspaceId: string) => void;
+  /** Tells the process that a device was revoked (after the revocation is committed); resolves once every node knows. */
+  readonly deviceRevoked: (deviceId: string, workspaceId: string) => Promise<void>;
+  /** Writes the changes-feed pulls still held in memory, so the device list shows them. */
+  readonly flushPulls?: () => Promise<void>;
 }
 
 const Who = t.type({ userId: UserId, workspaceId: WorkspaceId, deviceId: DeviceId });
@@ -122,7 +124,7 @@ export const accountRoutes =
           case 'invalid':
             throw badRefreshToken();
           case 'reused':
-            ctx.deviceRevoked(outcome.deviceId, outcome.workspaceId);
+            await ctx.deviceRevoked(outcome.deviceId, outcome.workspaceId);
             throw new ApiError('unauthorized', 'The refresh token was already used; the device has been signed out.');
           case 'rotated':
             return tokens(trusted(Who, outcome), now, next);
@@ -138,7 +140,10 @@ export const accountRoutes =
       app,
       deps.authenticator,
       { method: 'GET', url: '/v1/devices', summary: "The caller's signed-in devices", tags: TAGS, auth: true, responses: { 200: DevicesAnswer } },
-      async ({ auth }) => ({ devices: await listDevices(deps.pool, auth.userId) }),
+      async ({ auth }) => {
+        await ctx.flushPulls?.();
+        return { devices: await listDevices(deps.pool, auth.userId) };
+      },
     );
 
     defineRoute(
@@ -148,7 +153,7 @@ export const accountRoutes =
       async ({ auth, params, reply }) => {
         const workspaceId = await revokeDevice(deps.pool, auth.userId, params.deviceId, deps.now());
         if (workspaceId === null) throw new ApiError('not_found', 'No such device.');
-        ctx.deviceRevoked(params.deviceId, workspaceId);
+        await ctx.deviceRevoked(params.deviceId, workspaceId);
         return reply.code(204).send();
       },
     );

@@ -78,7 +78,12 @@ export const chunkRoutes = async (app: FastifyInstance, ctx: TransferContext): P
             actual: result.actual,
           });
         }
-        await holdings.recordVerified(workspaceId, params.hash, result.size, now);
+        // A garbage sweep that deleted the blob between the put and this record makes it a retry, never a holding without bytes.
+        const stillStored = async () => (await storeCall(() => deps.blobs.stat(params.hash))) !== null;
+        if (!(await holdings.recordVerified(workspaceId, params.hash, result.size, now, stillStored)))
+          throw new ApiError('unavailable', 'The chunk was garbage-collected while it arrived; send it again.', { reason: 'chunk_collected' }, 1);
+        // Verified bytes only: a body cut off or refused never reaches a chunk, so it is not counted.
+        deps.metrics.bytesIn.inc(result.size);
         return reply.code(wasHeld ? 200 : 201).send({ hash: params.hash, size: result.size });
       },
     );

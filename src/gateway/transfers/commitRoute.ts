@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { ChunkRef } from '../../domain/chunks.js';
 import { ChunkHash, IsoTimestamp, NodeId, VersionId, type WorkspaceId } from '../../domain/ids.js';
 import type { CommandOf } from '../../domain/workspace/commands.js';
+import { collectedChunk } from '../../maintenance/gc/fence.js';
 import { workspaceStreamId } from '../../storage/eventlog/workspaceSchema.js';
 import type { CommandResult } from '../../commands/handle.js';
 import { ApiError, fromCommandError } from '../http/errors.js';
@@ -102,7 +103,12 @@ export const commitRoute = (app: FastifyInstance, ctx: TransferContext): void =>
           correlationId: request.id,
         },
       };
-      const result = await deps.handle(command);
+      const result = await deps.handle(command).catch(async (error: unknown) => {
+        // The blob garbage sweep deleted a chunk after the holdings check passed: upload it again.
+        const collected = collectedChunk(error);
+        if (collected === null) throw error;
+        throw new ApiError('missing_chunks', 'A chunk of this file was garbage-collected meanwhile; upload it again.', { missing: [collected] });
+      });
       deps.metrics.commands.inc({ type: command.type, outcome: E.isLeft(result) ? result.left.code : result.right.replayed ? 'replayed' : 'ok' });
       if (E.isLeft(result)) throw fromCommandError(result.left);
       return reply.code(201).send(answerOf(result.right));

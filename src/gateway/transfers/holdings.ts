@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { ChunkHash, WorkspaceId } from '../../domain/ids.js';
+import { recordVerifiedUpload } from '../../maintenance/gc/fence.js';
 
 /**
  * How long a verified upload counts as held without a version referencing it: long enough to
@@ -10,12 +11,18 @@ export const VERIFIED_UPLOAD_HOLD_SECONDS = 24 * 60 * 60;
 
 /** Which chunks a workspace holds, and what it sent and had verified. */
 export interface Holdings {
-  /** Of hashes, those this workspace holds: referenced by one of its unpurged versions, or recently verified for it. */
+  /**
+   * Of hashes, those this workspace holds: referenced by one of its unpurged versions, or recently
+   * verified for it and not garbage-collected since (a tombstone; src/maintenance/gc/).
+   */
   held(workspaceId: WorkspaceId, hashes: readonly ChunkHash[], now: Date): Promise<Set<ChunkHash>>;
   /** The chunk's size when one of the workspace's unpurged versions references it (only then are its bytes served to it), else null. */
   referenced(workspaceId: WorkspaceId, hash: ChunkHash): Promise<number | null>;
-  /** Records that the workspace sent these bytes and they hashed to hash. */
-  recordVerified(workspaceId: WorkspaceId, hash: ChunkHash, size: number, now: Date): Promise<void>;
+  /**
+   * Records that the workspace sent these bytes and they hashed to hash, under the chunk's GC fence
+   * (src/maintenance/gc/fence.ts); false when a garbage sweep took the blob after it was stored.
+   */
+  recordVerified(workspaceId: WorkspaceId, hash: ChunkHash, size: number, now: Date, stillStored: () => Promise<boolean>): Promise<boolean>;
 }
 
 export const createHoldings = (pool: pg.Pool): Holdings => ({
@@ -26,7 +33,8 @@ export const createHoldings = (pool: pg.Pool): Holdings => ({
       name: 'transfers_held',
       text: `SELECT r.hash FROM rm.chunk_refs r WHERE r.workspace_id = $1 AND r.hash = ANY($2::text[]) AND r.refs > 0
              UNION
-             SELECT c.hash FROM workspace_chunks c WHERE c.workspace_id = $1 AND c.hash = ANY($2::text[]) AND c.verified_at > $3`,
+             SELECT c.hash FROM workspace_chunks c WHERE c.workspace_id = $1 AND c.hash = ANY($2::text[]) AND c.verified_at > $3
+               AND NOT EXISTS (SELECT 1 FROM blob_tombstones t WHERE t.hash = c.hash)`,
       values: [workspaceId, [...new Set(hashes)], since],
     });
     return new Set(rows.map((r) => r.hash));
@@ -39,12 +47,5 @@ export const createHoldings = (pool: pg.Pool): Holdings => ({
     });
     return rows[0] === undefined ? null : Number(rows[0].size);
   },
-  recordVerified: async (workspaceId, hash, size, now) => {
-    await pool.query({
-      name: 'transfers_record_verified',
-      text: `INSERT INTO workspace_chunks (workspace_id, hash, size, verified_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (workspace_id, hash) DO UPDATE SET verified_at = GREATEST(workspace_chunks.verified_at, excluded.verified_at)`,
-      values: [workspaceId, hash, size, now],
-    });
-  },
+  recordVerified: (workspaceId, hash, size, now, stillStored) => recordVerifiedUpload(pool, { workspaceId, hash, size, now }, stillStored),
 });

@@ -1,27 +1,51 @@
 import type pg from 'pg';
 import { prepared } from '../../postgres/prepared.js';
 import { ConcurrencyError } from '../errors.js';
+import { canonicalEvent } from '../hashChain.js';
 import type { NewEvent, StoredEvent } from '../types.js';
 
-// One round trip: move the stream's version only if it is still where the writer saw it, and insert
-// the events in the same statement. No row back means someone else moved it first.
-const appendToExisting = `
-  WITH moved AS (
-    UPDATE es_streams SET version = $2::bigint + $3::bigint WHERE stream_id = $1 AND version = $2::bigint RETURNING stream_id
+// One round trip: move the stream's version only if it is still where the writer saw it, chain the
+// events' hashes from the stream's head, and insert them, in the same statement. No row back means
+// someone else moved it first.
+//
+// Where the hash is computed: Node writes each event's canonical document (hashChain.ts, the same
+// code a verifier runs), Postgres hashes it with sha256() onto the head it reads in this statement
+// (es_hash_chain, migration 006).
+// The previous hash is thus read by the statement that moves the version, under that row's lock:
+// it cannot be stale, every caller of append gets it without a prior read, and the commit path
+// keeps one round trip. Concurrent appenders at one version: the UPDATE re-checks the row after
+// the winner commits (version and head moved), matches nothing, and the loser gets no rows
+// (ConcurrencyError). The stored data, metadata, type and ids are taken from the very document that
+// was hashed, so what is stored is what the chain covers.
+const chainedInsert = (head: string, moved: string) => `
+  WITH input AS (
+    SELECT e.ord, e.canon::jsonb AS doc FROM unnest($3::text[]) WITH ORDINALITY AS e(canon, ord)
+  ), head AS (${head}
+  ), chain AS (
+    SELECT c.ord, c.hash FROM head, es_hash_chain(head.head_hash, $3::text[]) AS c
+  ), moved AS (${moved}
   )
-  INSERT INTO es_events (stream_id, stream_version, event_id, type, schema_version, data, metadata)
-  SELECT $1, $2::bigint + e.ord, e.event_id, e.type, e.schema_version, e.data, e.metadata
-  FROM moved, unnest($4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[])
-    WITH ORDINALITY AS e(event_id, type, schema_version, data, metadata, ord)
+  INSERT INTO es_events (stream_id, stream_version, event_id, type, schema_version, data, metadata, hash)
+  SELECT $1, $2::bigint + i.ord, (i.doc->>'eventId')::uuid, i.doc->>'type', (i.doc->>'schemaVersion')::int, i.doc->'data', i.doc->'metadata', c.hash
+  FROM moved, input i JOIN chain c ON c.ord = i.ord
   RETURNING global_position, tx_id::text AS tx_id, stream_version`;
 
-const appendToNew = appendToExisting.replace(
-  'UPDATE es_streams SET version = $2::bigint + $3::bigint WHERE stream_id = $1 AND version = $2::bigint RETURNING stream_id',
-  'INSERT INTO es_streams (stream_id, version) SELECT $1, $2::bigint + $3::bigint WHERE $2::bigint = 0 ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id',
+const newHead = `(SELECT hash FROM chain ORDER BY ord DESC LIMIT 1)`;
+
+const appendToExisting = chainedInsert(
+  `SELECT head_hash FROM es_streams WHERE stream_id = $1 AND version = $2::bigint`,
+  `UPDATE es_streams s SET version = $2::bigint + cardinality($3::text[]), head_hash = ${newHead}
+    FROM head WHERE s.stream_id = $1 AND s.version = $2::bigint AND s.head_hash = head.head_hash RETURNING s.stream_id`,
 );
 
-const toExisting = prepared('es_append_existing', appendToExisting);
-const toNew = prepared('es_append_new', appendToNew);
+const appendToNew = chainedInsert(
+  `SELECT decode(repeat('00', 32), 'hex') AS head_hash WHERE $2::bigint = 0`,
+  `INSERT INTO es_streams (stream_id, version, head_hash) SELECT $1, $2::bigint + cardinality($3::text[]), ${newHead} FROM head
+    ON CONFLICT (stream_id) DO NOTHING RETURNING stream_id`,
+);
+
+const toExisting = prepared('es_append_chained', appendToExisting);
+const toNew = prepared('es_append_chained_new', appendToNew);
 
 /**
  * Appends events to a stream inside the caller's transaction, if the stream is at expectedVersion.
@@ -34,16 +58,20 @@ export const appendInTransaction = async <Ev extends { type: string; data: unkno
   events: readonly NewEvent<Ev>[],
 ): Promise<StoredEvent<Ev>[]> => {
   if (events.length === 0) return [];
-  const result = await client.query<{ global_position: string; tx_id: string; stream_version: string }>((expectedVersion === 0 ? toNew : toExisting)([
-    streamId,
-    expectedVersion,
-    events.length,
-    events.map((e) => e.eventId),
-    events.map((e) => e.event.type),
-    events.map((e) => e.schemaVersion),
-    events.map((e) => JSON.stringify(e.event.data)),
-    events.map((e) => JSON.stringify(e.metadata)),
-  ]));
+  const documents = events.map((e, i) =>
+    canonicalEvent({
+      streamId,
+      version: expectedVersion + i + 1,
+      eventId: e.eventId,
+      type: e.event.type,
+      schemaVersion: e.schemaVersion,
+      data: e.event.data,
+      metadata: e.metadata,
+    }),
+  );
+  const result = await client.query<{ global_position: string; tx_id: string; stream_version: string }>(
+    (expectedVersion === 0 ? toNew : toExisting)([streamId, expectedVersion, documents]),
+  );
   if (result.rowCount !== events.length) throw new ConcurrencyError(streamId, expectedVersion);
   // The events were valid when built; no need to decode what was just written.
   return result.rows

@@ -1,0 +1,241 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { login, signup } from '../src/client/account.js';
+import { createHttp } from '../src/client/api/http.js';
+import { createSession } from '../src/client/api/session.js';
+import { createApi } from '../src/client/api/v1.js';
+import { describeFile } from '../src/client/chunking/hashChunks.js';
+import { layoutOf } from '../src/client/state/layout.js';
+import { silentReporter } from '../src/client/sync/context.js';
+import { SyncEngine } from '../src/client/sync/engine.js';
+import { forEachLimit } from '../src/client/transfer/limit.js';
+import { benchDatabase, fmt, machine } from './support.js';
+
+const PASSWORD = 'correct horse battery staple';
+const MiB = 1024 * 1024;
+const repo = path.resolve(import.meta.dirname, '..');
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+/** A real Strata server process on its own database, rate limits out of the way (this measures the sync, not the limits). */
+const startServer = async (databaseUrl: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> => {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: repo,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: databaseUrl,
+      STRATA_DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      STRATA_RATE_LIMITS: 'device=10000000,workspace=10000000,address=10000000',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (i > 400) throw new Error('server did not become ready');
+    if ((await fetch(`${url}/readyz`).then((r) => r.status, () => 0)) === 200) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, stop: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))) };
+};
+
+const metric = async (url: string, name: string, match = ''): Promise<number> =>
+  (await (await fetch(`${url}/metrics`)).text())
+    .split('\n')
+    .filter((l) => l.startsWith(name) && l.includes(match))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+
+const syncFolder = async (dir: string): Promise<number> => {
+  const started = performance.now();
+  const engine = await SyncEngine.open(dir, silentReporter, { stableMs: 0 });
+  try {
+    const result = await engine.syncUntilQuiet(60_000, 1000);
+    if (!result.inSync) throw new Error(`${dir} did not reach a synced state`);
+  } finally {
+    await engine.close();
+  }
+  return (performance.now() - started) / 1000;
+};
+
+/** rsync in daemon mode on loopback, with a module on a temp folder. */
+const startRsyncd = async (root: string): Promise<{ module: string; stop: () => void }> => {
+  const port = await freePort();
+  const store = path.join(root, 'rsync-server');
+  fs.mkdirSync(store, { recursive: true });
+  const conf = path.join(root, 'rsyncd.conf');
+  fs.writeFileSync(
+    conf,
+    [`port = ${port}`, 'address = 127.0.0.1', 'use chroot = false', `pid file = ${path.join(root, 'rsyncd.pid')}`, `uid = ${process.getuid?.() ?? 0}`, `gid = ${process.getgid?.() ?? 0}`,
+      '[bench]', `path = ${store}`, 'read only = false', ''].join('\n'),
+  );
+  const child = spawn('/usr/bin/rsync', ['--daemon', '--no-detach', `--config=${conf}`], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: '127.0.0.1', port }, () => (s.destroy(), resolve(true)));
+      s.on('error', () => resolve(false));
+    });
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { module: `rsync://127.0.0.1:${port}/bench`, stop: () => void child.kill('SIGTERM') };
+};
+
+/** One rsync run: seconds and the bytes it reports sent plus received over the wire. */
+const rsync = (args: readonly string[]): { seconds: number; bytes: number } => {
+  const started = performance.now();
+  const run = spawnSync('/usr/bin/rsync', ['-a', '--stats', '--fsync', ...args], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`rsync ${args.join(' ')} failed: ${run.stderr}`);
+  const sent = Number(/Total bytes sent: ([\d,]+)/.exec(run.stdout)?.[1]?.replace(/,/g, '') ?? NaN);
+  const received = Number(/Total bytes received: ([\d,]+)/.exec(run.stdout)?.[1]?.replace(/,/g, '') ?? NaN);
+  return { seconds: (performance.now() - started) / 1000, bytes: sent + received };
+};
+
+const writeTree = (dir: string, files: number): number => {
+  let bytes = 0;
+  for (let i = 0; i < files; i++) {
+    const sub = path.join(dir, `d${i % 100}`);
+    if (i < 100) fs.mkdirSync(sub, { recursive: true });
+    const size = 1024 + ((i * 7919) % (15 * 1024 + 1));
+    fs.writeFileSync(path.join(sub, `f${i}.bin`), crypto.randomBytes(size));
+    bytes += size;
+  }
+  return bytes;
+};
+
+/** Commits/s one workspace takes through the API when no byte has to move: the ceiling of a file-per-commit sync. */
+const commitCeiling = async (url: string, dir: string, n: number): Promise<number> => {
+  const layout = layoutOf(dir);
+  const config = JSON.parse(fs.readFileSync(layout.config, 'utf8')) as { workspaceId: string; rootId: string };
+  const api = createApi(createHttp(url, createSession(layout, url)), config.workspaceId);
+  const bytes = crypto.randomBytes(1024);
+  const chunks = [{ hash: crypto.createHash('sha256').update(bytes).digest('hex'), size: bytes.length }];
+  const up = await api.uploadRequest(config.rootId, 'ceiling', bytes.length, chunks);
+  for (const url2 of Object.values(up.uploadUrls)) await api.putChunk(url2, bytes);
+  const folder = await api.createFolder(config.rootId, 'commit-ceiling');
+  const started = performance.now();
+  await forEachLimit([...Array(n).keys()], 6, async (i) => {
+    await api.commit({ parentId: folder.nodeId, name: `c${i}`, fileId: null, baseVersionId: null, chunks, size: bytes.length, modifiedAt: null, idempotencyKey: crypto.randomUUID() });
+  });
+  return n / ((performance.now() - started) / 1000);
+};
+
+const loadAverage = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+
+/**
+ * The sync client end to end against a real server process: (1) the initial sync of many small
+ * files from device A through the server to device B; (2) a 1-byte insertion at offset 0 and a
+ * 4 KiB overwrite in the middle of a 100 MiB file. rsync (daemon on loopback, --fsync like Strata)
+ * on the same files in the same run is the baseline.
+ */
+export const benchClient = async (): Promise<void> => {
+  const files = Number(process.env.BENCH_CLIENT_FILES ?? 10_000);
+  const deltaMiB = Number(process.env.BENCH_CLIENT_DELTA_MIB ?? 100);
+  const db = await benchDatabase();
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-client-'));
+  fs.chmodSync(work, 0o755);
+  const server = await startServer(db.url, path.join(work, 'server'));
+  const rsyncd = await startRsyncd(work);
+  const lines: string[] = [];
+  const loads: string[] = [loadAverage()];
+  try {
+    const email = `bench${crypto.randomBytes(4).toString('hex')}@example.com`;
+    await signup(server.url, email, PASSWORD);
+    const device = async (name: string) => {
+      const dir = path.join(work, name);
+      await login({ server: server.url, email, password: PASSWORD, deviceName: name, dir });
+      return dir;
+    };
+    const [a, b] = [await device('a'), await device('b')];
+
+    // (1) Many small files.
+    const bytes = writeTree(a, files);
+    const up = await syncFolder(a);
+    const down = await syncFolder(b);
+    loads.push(loadAverage());
+    const rsA = path.join(work, 'rsync-a');
+    const rsB = path.join(work, 'rsync-b');
+    fs.mkdirSync(rsA);
+    fs.mkdirSync(rsB);
+    for (const d of fs.readdirSync(a)) if (d !== '.strata') fs.cpSync(path.join(a, d), path.join(rsA, d), { recursive: true });
+    const rsUp = rsync([`${rsA}/`, `${rsyncd.module}/tree/`]);
+    const rsDown = rsync([`${rsyncd.module}/tree/`, `${rsB}/`]);
+    const ceiling = await commitCeiling(server.url, a, 500);
+    const strataRate = files / (up + down);
+    const rsyncRate = files / (rsUp.seconds + rsDown.seconds);
+    lines.push(
+      `### Initial sync: ${files} files of 1 to 16 KiB (${fmt(bytes / MiB)} MiB), device A -> server -> device B`,
+      '',
+      '| | A: scan, hash, upload, commit | B: pull, download, write | end to end | files/s end to end | ratio to rsync |',
+      '|---|---|---|---|---|---|',
+      `| strata | ${fmt(up)} s (${fmt(files / up, 0)} files/s) | ${fmt(down)} s (${fmt(files / down, 0)} files/s) | ${fmt(up + down)} s | ${fmt(strataRate, 0)} | ${fmt(strataRate / rsyncRate, 2)} |`,
+      `| rsync --fsync (daemon, loopback) | ${fmt(rsUp.seconds)} s | ${fmt(rsDown.seconds)} s | ${fmt(rsUp.seconds + rsDown.seconds)} s | ${fmt(rsyncRate, 0)} | 1.00 |`,
+      '',
+      `Server ceiling in the same run: ${fmt(ceiling, 0)} commits/s on one workspace (500 commits of an already-held chunk, 6 in flight, no byte moved).`,
+      '',
+    );
+
+    // (2) Delta on a large file.
+    const big = crypto.randomBytes(deltaMiB * MiB);
+    fs.writeFileSync(path.join(a, 'big.bin'), big);
+    fs.writeFileSync(path.join(rsA, 'big.bin'), big);
+    await syncFolder(a);
+    await syncFolder(b);
+    rsync([`${rsA}/big.bin`, `${rsyncd.module}/tree/big.bin`]);
+    rsync([`${rsyncd.module}/tree/big.bin`, `${rsB}/big.bin`]);
+    const edits: Array<[string, (data: Buffer) => Buffer]> = [
+      ['1-byte insert at offset 0', (data) => Buffer.concat([Buffer.from([0x2a]), data])],
+      ['4 KiB overwrite in the middle', (data) => {
+        const out = Buffer.from(data);
+        crypto.randomBytes(4096).copy(out, Math.floor(out.length / 2));
+        return out;
+      }],
+    ];
+    lines.push(
+      `### Delta: one edit to a ${deltaMiB} MiB file, synced A -> server -> B`,
+      '',
+      '| edit | strata time (A + B) | strata bytes up | strata chunks up / fetched | rsync --fsync time (push + pull) | rsync bytes (both legs) | time ratio to rsync |',
+      '|---|---|---|---|---|---|---|',
+    );
+    let current: Buffer = big;
+    for (const [label, edit] of edits) {
+      const before = new Map((await describeFile(path.join(a, 'big.bin'))).chunks.map((c) => [c.hash, c.size]));
+      current = edit(current);
+      fs.writeFileSync(path.join(a, 'big.bin'), current);
+      fs.writeFileSync(path.join(rsA, 'big.bin'), current);
+      const newChunks = (await describeFile(path.join(a, 'big.bin'))).chunks.filter((c) => !before.has(c.hash));
+      const [inBefore, getsBefore] = [await metric(server.url, 'strata_bytes_in_total'), await metric(server.url, 'strata_http_requests_total{', 'route="/v1/chunks/:hash"') - (await metric(server.url, 'strata_http_requests_total{', 'method="PUT",route="/v1/chunks/:hash"'))];
+      const strataSeconds = (await syncFolder(a)) + (await syncFolder(b));
+      const sent = (await metric(server.url, 'strata_bytes_in_total')) - inBefore;
+      const gets = (await metric(server.url, 'strata_http_requests_total{', 'route="/v1/chunks/:hash"')) - (await metric(server.url, 'strata_http_requests_total{', 'method="PUT",route="/v1/chunks/:hash"')) - getsBefore;
+      const push = rsync([`${rsA}/big.bin`, `${rsyncd.module}/tree/big.bin`]);
+      const pull = rsync([`${rsyncd.module}/tree/big.bin`, `${rsB}/big.bin`]);
+      const rsyncSeconds = push.seconds + pull.seconds;
+      lines.push(
+        `| ${label} | ${fmt(strataSeconds, 2)} s | ${fmt(sent / 1024, 0)} KiB | ${newChunks.length} / ${gets} | ${fmt(rsyncSeconds, 2)} s | ${fmt((push.bytes + pull.bytes) / 1024, 0)} KiB | ${fmt(strataSeconds / rsyncSeconds, 2)} |`,
+      );
+    }
+    loads.push(loadAverage());
+  } finally {
+    rsyncd.stop();
+    await server.stop();
+    await db.drop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  console.log(`\nclient: ${machine()}, ${new Date().toISOString()}, load average (1/5/15 min) at start, after (1), at end: ${loads.join(' | ')}\n`);
+  for (const line of lines) console.log(line);
+};

@@ -1,0 +1,39 @@
+import pino from 'pino';
+import type pg from 'pg';
+import { CliError, type CliIo } from '../command.js';
+import { createPool } from '../../storage/postgres/pool.js';
+
+/** The --database-url option of admin commands. */
+export const databaseOption = { 'database-url': { type: 'string' } } as const;
+
+/** Runs fn with a small pool on the service's database (--database-url, else DATABASE_URL); always closes it. */
+export const withDatabase = async <T>(io: CliIo, values: Record<string, unknown>, fn: (pool: pg.Pool) => Promise<T>): Promise<T> => {
+  const given = values['database-url'];
+  const url = typeof given === 'string' && given !== '' ? given : io.env.DATABASE_URL;
+  if (url === undefined || url === '') throw new CliError('no database: give --database-url or set DATABASE_URL (the server\'s embedded Postgres prints its URL at start)');
+  const pool = createPool(url, 4, pino({ level: 'silent' }));
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+};
+
+/** A whole number option, or its default. */
+export const wholeNumber = (values: Record<string, unknown>, name: string, fallback: number): number => {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (Number.isNaN(n)) throw new CliError(`--${name} must be a whole number, got ${String(raw)}`);
+  return n;
+};
+
+export const human = (n: number): string => {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+};

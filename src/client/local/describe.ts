@@ -1,0 +1,27 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import { DEFAULT_CHUNKING, cutPoints } from '../chunking/fastcdc.js';
+import { describeFile, type FileChunk, type FileDescription } from '../chunking/hashChunks.js';
+import type { ChunkHash, NonNegativeInt } from '../../domain/ids.js';
+
+// Below this a file is read whole and cut in memory: most files of a tree are small, and a stream
+// per file (with its 1 MiB read buffer) costs more than the file.
+const IN_MEMORY_BYTES = DEFAULT_CHUNKING.maxSize;
+
+/**
+ * The file's chunks (FastCDC, SHA-256), as describeFile gives them, by the cheapest way for its
+ * size: a small file in one read (under the minimum chunk size it is one chunk), a large one streamed.
+ */
+export const describeLocalFile = async (file: string, sizeHint: number): Promise<FileDescription> => {
+  if (sizeHint > IN_MEMORY_BYTES) return describeFile(file);
+  const bytes = await fs.readFile(file);
+  if (bytes.length > IN_MEMORY_BYTES) return describeFile(file);
+  const chunks: FileChunk[] = [];
+  let offset = 0;
+  for (const end of bytes.length < DEFAULT_CHUNKING.minSize ? (bytes.length === 0 ? [] : [bytes.length]) : cutPoints(bytes)) {
+    const hash = crypto.createHash('sha256').update(bytes.subarray(offset, end)).digest('hex') as ChunkHash;
+    chunks.push({ hash, size: (end - offset) as NonNegativeInt, offset: offset as NonNegativeInt });
+    offset = end;
+  }
+  return { size: bytes.length as NonNegativeInt, chunks };
+};

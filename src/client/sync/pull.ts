@@ -1,0 +1,104 @@
+import fs from 'node:fs/promises';
+import { fsyncDir, isErrno } from '../state/files.js';
+import { decodeEvent, applyRemoteEvent, remotePath } from '../remote/tree.js';
+import { forEachLimit } from '../transfer/limit.js';
+import { absPath, type SyncContext } from './context.js';
+import { materialize, type Download } from './materialize.js';
+import { diffSynced, placeNodes, removeDeadFiles, removeDeadFolders } from './structure.js';
+
+const PAGE = 5000;
+// While a long download runs, its progress reaches the journal this often: a crash redoes less.
+const FLUSH_EVERY_MS = 2000;
+
+/**
+ * Pulls every event after the stored cursor into the remote tree, page by page; each page and its
+ * cursor reach the journal together. Answers how many events were applied.
+ */
+export const pullChanges = async (ctx: Pick<SyncContext, 'api' | 'state'>, options: { durable?: boolean } = {}): Promise<number> => {
+  let applied = 0;
+  for (;;) {
+    const page = await ctx.api.changes(ctx.state.cursor, PAGE);
+    for (const event of page.events) {
+      const decoded = decodeEvent(event);
+      if (decoded !== null) applyRemoteEvent(ctx.state, decoded);
+    }
+    if (page.events.length > 0) {
+      ctx.state.setCursor(page.cursor);
+      if (options.durable !== false) await ctx.state.flush();
+      applied += page.events.length;
+    }
+    if (!page.hasMore || page.events.length === 0) return applied;
+  }
+};
+
+/** fsyncs the folders files were renamed into, then writes the journal that records them. */
+export const checkpoint = async (ctx: SyncContext): Promise<void> => {
+  const dirs = [...ctx.dirtyDirs];
+  ctx.dirtyDirs.clear();
+  await forEachLimit(dirs, 8, (dir) => fsyncDir(dir).catch((e: unknown) => (isErrno(e, 'ENOENT') ? undefined : Promise.reject(e))));
+  await ctx.state.flush();
+};
+
+export interface ReconcileResult {
+  /** Local files and folders created, replaced, moved or removed. */
+  readonly changed: number;
+  readonly conflicts: number;
+  /** Downloads left for a later round (a damaged chunk, a version superseded meanwhile). */
+  readonly deferred: number;
+}
+
+/** The files whose pulled version this folder does not have yet, where they go. */
+export const downloadsDue = (ctx: Pick<SyncContext, 'state' | 'config' | 'rules'>): Download[] => {
+  const { state, config } = ctx;
+  const due: Download[] = [];
+  for (const node of state.remote.values()) {
+    if (node.kind !== 'file' || node.trashedBy !== null || node.version === null) continue;
+    const at = state.pathOfNode.get(node.nodeId);
+    const synced = at === undefined ? undefined : state.synced.get(at);
+    if (synced?.kind === 'file' && synced.versionId === node.version.versionId) continue;
+    const target = remotePath(state, config.rootId, node.nodeId);
+    if (target === null || (at !== undefined && at !== target) || ctx.rules.ignores(target, false)) continue;
+    due.push({ nodeId: node.nodeId, path: target, version: node.version });
+  }
+  return due;
+};
+
+/**
+ * Makes the folder what the pulled tree says, where this device has not changed it since the last
+ * sync: deletions, then moves and new folders (local renames), then new versions (chunks copied
+ * from local files where they exist, the rest downloaded). Runs only on a tree pulled to the end.
+ */
+export const reconcile = async (ctx: SyncContext): Promise<ReconcileResult> => {
+  const { dead, moved } = diffSynced(ctx);
+  let changed = await removeDeadFiles(ctx, dead);
+  changed += await placeNodes(ctx, moved, (rel, isDir) => ctx.rules.ignores(rel, isDir));
+  changed += await removeDeadFolders(ctx, dead);
+  for (const kept of [...ctx.state.kept]) if (!(await fs.stat(absPath(ctx, kept)).catch(() => null))?.isDirectory()) ctx.state.setKept(kept, false);
+  await ctx.state.flush();
+
+  const due = downloadsDue(ctx);
+  let conflicts = 0;
+  let deferred = 0;
+  if (due.length > 0) {
+    const progress = ctx.reporter.transfer('download', due.reduce((sum, d) => sum + d.version.size, 0), due.length);
+    let lastFlush = Date.now();
+    try {
+      // Small files first: many finish early, and the big ones can then copy chunks from them.
+      due.sort((a, b) => a.version.size - b.version.size);
+      await forEachLimit(due, ctx.options.fileConcurrency, async (item) => {
+        const outcome = await materialize(ctx, item, progress);
+        if (outcome === 'conflict') conflicts++;
+        if (outcome === 'skipped') deferred++;
+        else changed++;
+        if (Date.now() - lastFlush > FLUSH_EVERY_MS) {
+          lastFlush = Date.now();
+          await checkpoint(ctx);
+        }
+      });
+    } finally {
+      progress.done();
+      await checkpoint(ctx);
+    }
+  }
+  return { changed, conflicts, deferred };
+};

@@ -1,0 +1,167 @@
+import crypto from 'node:crypto';
+import * as E from 'fp-ts/lib/Either.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamAuditLog, type AuditLogEntry } from '../../src/audit/log.js';
+import { postgresAuditSource } from '../../src/audit/postgres.js';
+import type { AuditSource } from '../../src/audit/source.js';
+import type { WorkspaceEvent } from '../../src/domain/workspace/events.js';
+import { appendInTransaction } from '../../src/storage/eventlog/postgres/append.js';
+import type { NewEvent } from '../../src/storage/eventlog/types.js';
+import { workspaceStreamId } from '../../src/storage/eventlog/workspaceSchema.js';
+import { inTransaction } from '../../src/storage/postgres/transaction.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { loginDevice, newEmail, type Device } from '../support/devices.js';
+import { api, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { chunkOf, commandsFor } from '../support/workspaceCommands.js';
+import { handlerFor } from '../support/workspaceHarness.js';
+import { cli } from './support.js';
+
+// The gateway's clock sits before the recipe clock (which starts at 2026-01-01T00:00:01Z and ticks a second per command).
+const GATEWAY_NOW = new Date('2025-12-31T00:00:00.000Z');
+const tick = (n: number) => new Date(Date.parse('2026-01-01T00:00:00.000Z') + n * 1000).toISOString();
+
+describe('the audit of a workspace', () => {
+  let db: TestDatabase;
+  let gateway: TestGateway;
+  let dev: Device;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    gateway = await startTestGateway(db, { now: () => GATEWAY_NOW });
+    dev = await loginDevice(gateway.url, newEmail());
+    const c = commandsFor(dev.workspaceId, dev.userId);
+    const handle = handlerFor(db);
+    for (const cmd of [
+      c.createFolder(dev.rootId, 'Projects', 'projects'), // 2, t1
+      c.createFolder('projects', 'Old', 'old'), // 3, t2
+      c.commitNew('old', 'a.txt', [chunkOf('a')], 'fa'), // 4, t3
+      c.move('old', dev.rootId, 'Archive'), // 5, t4
+      c.commitEdit({ fileId: 'fa', parentId: 'old', name: 'a.txt' }, 'v1', [chunkOf('a2')]), // 6, t5
+      c.remove('fa'), // 7, t6
+      c.undelete('fa'), // 8, t7
+    ])
+      expect(E.isRight(await handle(cmd))).toBe(true);
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await db.drop();
+  });
+
+  const viaDb = (argv: string[]) => cli(argv, { DATABASE_URL: db.url });
+  const viaApi = (argv: string[], token = dev.accessToken) => cli([...argv, '--server', gateway.url, '--token', token]);
+
+  describe('audit log', () => {
+    it('lists every change in order with time, user, device, type and the paths it had then', async () => {
+      const r = await viaDb(['audit', 'log', '--workspace', dev.workspaceId, '--json']);
+      expect(r.code).toBe(0);
+      const entries = r.out.lines.map((l) => JSON.parse(l) as AuditLogEntry);
+      expect(entries.map((e) => [e.seq, e.type, e.path, e.fromPath])).toEqual([
+        [1, 'WorkspaceCreated', '/', undefined],
+        [2, 'FolderCreated', '/Projects', undefined],
+        [3, 'FolderCreated', '/Projects/Old', undefined],
+        [4, 'FileVersionCommitted', '/Projects/Old/a.txt', undefined],
+        [5, 'NodeMoved', '/Archive', '/Projects/Old'],
+        [6, 'FileVersionCommitted', '/Archive/a.txt', undefined],
+        [7, 'NodeDeleted', '/Archive/a.txt', undefined],
+        [8, 'NodeRestored', '/Archive/a.txt', undefined],
+      ]);
+      expect(entries[0]).toMatchObject({ at: GATEWAY_NOW.toISOString(), userId: dev.userId });
+      expect(entries[3]).toMatchObject({ at: tick(3), userId: dev.userId, deviceId: null, nodeId: 'fa' });
+      const text = await viaDb(['audit', 'log', '--workspace', dev.workspaceId]);
+      expect(text.out.lines[4]).toBe(`${tick(4)}  #5  NodeMoved             user=${dev.userId}  device=-  /Projects/Old -> /Archive`);
+    });
+
+    it('filters by path (either end of a move) and by time', async () => {
+      const seqs = async (extra: string[]) =>
+        (await viaDb(['audit', 'log', '--workspace', dev.workspaceId, '--json', ...extra])).out.lines.map((l) => (JSON.parse(l) as AuditLogEntry).seq);
+      expect(await seqs(['--path', '/Archive'])).toEqual([5, 6, 7, 8]);
+      expect(await seqs(['--path', '/Projects/Old/'])).toEqual([3, 4, 5]);
+      expect(await seqs(['--since', tick(3), '--until', tick(5)])).toEqual([4, 5, 6]);
+      expect(await seqs(['--path', '/Archive', '--until', tick(5)])).toEqual([5, 6]);
+    });
+
+    it('reads the same through the API with a device token as from the database', async () => {
+      const direct = await viaDb(['audit', 'log', '--workspace', dev.workspaceId]);
+      const remote = await viaApi(['audit', 'log', '--workspace', dev.workspaceId]);
+      expect(remote.code).toBe(0);
+      expect(remote.out.text).toBe(direct.out.text);
+    });
+
+    it("refuses another workspace's token", async () => {
+      const other = await loginDevice(gateway.url, newEmail());
+      const r = await viaApi(['audit', 'log', '--workspace', dev.workspaceId], other.accessToken);
+      expect(r.code).not.toBe(0);
+    });
+  });
+
+  describe('audit tree', () => {
+    it('shows the tree as it was at a moment', async () => {
+      const at3 = await viaDb(['audit', 'tree', '--workspace', dev.workspaceId, '--at', tick(3)]);
+      expect(at3.out.lines.map((l) => l.split('  ')[0])).toEqual(['/', '/Projects/', '/Projects/Old/', '/Projects/Old/a.txt']);
+      const at6 = await viaApi(['audit', 'tree', '--workspace', dev.workspaceId, '--at', tick(6)]);
+      expect(at6.code).toBe(0);
+      expect(at6.out.lines).toEqual(['/', '/Archive/', '/Projects/']);
+      const json = await viaApi(['audit', 'tree', '--workspace', dev.workspaceId, '--at', tick(7), '--json']);
+      expect(json.out.lines.map((l) => JSON.parse(l) as { path: string; kind: string })).toContainEqual(expect.objectContaining({ path: '/Archive/a.txt', kind: 'file' }));
+      expect((await viaDb(['audit', 'tree', '--workspace', dev.workspaceId, '--at', '2020-01-01T00:00:00Z'])).code).toBe(1);
+    });
+  });
+
+  describe('audit head and verify through the API', () => {
+    it("exposes the chain head, verifies with a token, and pins the head an auditor recorded", async () => {
+      const head = await api(gateway.url).get(`/v1/workspaces/${dev.workspaceId}/audit/head`, dev.accessToken);
+      expect(head.status).toBe(200);
+      const stored = await db.pool.query<{ version: string; h: string }>(`SELECT version, encode(head_hash, 'hex') AS h FROM es_streams WHERE stream_id = $1`, [
+        workspaceStreamId(dev.workspaceId),
+      ]);
+      expect(head.body).toEqual({ cursor: Number(stored.rows[0]?.version), headHash: stored.rows[0]?.h });
+      const events = await api(gateway.url).get(`/v1/workspaces/${dev.workspaceId}/audit/events?after=2&limit=3`, dev.accessToken);
+      expect(events.body).toMatchObject({ cursor: 5, hasMore: true });
+      const r = await viaApi(['audit', 'verify', '--workspace', dev.workspaceId, '--pin', `8:${head.body.headHash as string}`]);
+      expect(r.code).toBe(0);
+      expect(r.out.text).toMatch(/^ok: 8 events/);
+      expect((await api(gateway.url).get(`/v1/workspaces/${dev.workspaceId}/audit/head`)).status).toBe(401);
+    });
+  });
+
+  describe('a workspace with 20,000 events', () => {
+    const EVENTS = 20_000;
+    const PAGE = 1000;
+    const ws = `big${crypto.randomBytes(3).toString('hex')}`;
+    beforeAll(async () => {
+      const meta = { at: tick(1), userId: 'u1', deviceId: null, correlationId: 'c', causationId: null } as NewEvent<WorkspaceEvent>['metadata'];
+      const event = (i: number): NewEvent<WorkspaceEvent> => ({
+        eventId: crypto.randomUUID(),
+        schemaVersion: 1,
+        metadata: meta,
+        event: (i === 1
+          ? { type: 'WorkspaceCreated', data: { workspaceId: ws, rootId: 'root', ownerId: 'u1', quotaBytes: 1 } }
+          : { type: 'FolderCreated', data: { nodeId: `n${i}`, parentId: i < 20 ? 'root' : `n${(i * 7919) % (i - 2) + 2}`, name: `f${i}` } }) as WorkspaceEvent,
+      });
+      for (let from = 1; from <= EVENTS; from += 2000)
+        await inTransaction(db.pool, (client) => appendInTransaction(client, workspaceStreamId(ws), from - 1, Array.from({ length: 2000 }, (_, k) => event(from + k))));
+    });
+
+    it('streams the log a page at a time, writing as it reads', async () => {
+      const source = postgresAuditSource(db.pool, false);
+      const fetches: Array<{ size: number; emittedBefore: number }> = [];
+      let emitted = 0;
+      const counting: AuditSource = {
+        ...source,
+        events: async (w, after, limit) => {
+          const page = await source.events(w, after, limit);
+          fetches.push({ size: page.length, emittedBefore: emitted });
+          return page;
+        },
+      };
+      const result = await streamAuditLog(counting, ws, {}, () => void emitted++, PAGE);
+      expect(result).toEqual({ events: EVENTS, shown: EVENTS });
+      expect(Math.max(...fetches.map((f) => f.size))).toBeLessThanOrEqual(PAGE);
+      // Before each page is read, every earlier event has been written out: never more than a page held.
+      fetches.forEach((f, i) => expect(f.emittedBefore).toBe(i * PAGE));
+      const r = await viaDb(['audit', 'log', '--workspace', ws, '--path', '/f3']);
+      expect(r.code).toBe(0);
+      expect(r.out.lines.length).toBeGreaterThan(1);
+      expect(r.out.lines.every((l) => / \/f3(\/|$)/.test(l))).toBe(true);
+    });
+  });
+});

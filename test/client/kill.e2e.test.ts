@@ -1,0 +1,116 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHttp } from '../../src/client/api/http.js';
+import { createSession } from '../../src/client/api/session.js';
+import { createApi } from '../../src/client/api/v1.js';
+import { describeFile } from '../../src/client/chunking/hashChunks.js';
+import { layoutOf, readConfig } from '../../src/client/state/layout.js';
+import { strata, until } from './support/cli.js';
+import { MiB, newAccount, newDevice, noise, startServer, treeOf, type TestDevice, type TestServer } from './support/harness.js';
+
+const sha = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** Every FileVersionCommitted in the workspace's feed, as the server has it. */
+const committedVersions = async (device: TestDevice) => {
+  const layout = layoutOf(device.dir);
+  const config = await readConfig(layout);
+  if (config === null) throw new Error('no config');
+  const api = createApi(createHttp(config.server, createSession(layout, config.server)), config.workspaceId);
+  const { events } = await api.changes(0);
+  return events.filter((e) => e.type === 'FileVersionCommitted');
+};
+
+/** Files in dir that are not complete copies of what they should be: partial downloads left behind. */
+const strays = (dir: string) => Object.keys(treeOf(dir)).filter((p) => p.endsWith('.part') || p.includes('.strata-'));
+
+describe('a client killed with SIGKILL and started again', () => {
+  let server: TestServer;
+  const devices: TestDevice[] = [];
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    for (const d of devices) d.cleanup();
+    await server?.close();
+  });
+  const pair = async () => {
+    const account = await newAccount(server);
+    const a = await newDevice(server, account, 'laptop');
+    const b = await newDevice(server, account, 'desktop');
+    devices.push(a, b);
+    return { a, b };
+  };
+
+  it('during an upload: re-sends no chunk the server verified, commits one version', async () => {
+    const { a, b } = await pair();
+    const size = 40 * MiB;
+    a.write('big.bin', noise(size, 48));
+    const start = await server.bytesIn();
+    const run = strata(['sync', a.dir, '--once']);
+    await until(async () => (await server.bytesIn()) - start >= 8 * MiB, 60_000, 5);
+    run.child.kill('SIGKILL');
+    expect((await run.exited).signal).toBe('SIGKILL');
+    // Bodies cut off by the kill are refused and not counted; let the server finish with them.
+    await new Promise((r) => setTimeout(r, 300));
+    const atKill = (await server.bytesIn()) - start;
+    expect(atKill).toBeLessThan(size);
+
+    const again = strata(['sync', a.dir, '--once']);
+    expect((await again.exited).code).toBe(0);
+    // Every chunk reached the server exactly once over both runs: the restart sent only what was missing.
+    expect((await server.bytesIn()) - start).toBe(size);
+    expect(await committedVersions(a)).toHaveLength(1);
+    await b.sync();
+    expect(sha(b.read('big.bin'))).toBe(sha(a.read('big.bin')));
+  }, 120_000);
+
+  it('during a download: leaves no partial file in the folder, and finishes on restart', async () => {
+    const { a, b } = await pair();
+    a.write('movie.bin', noise(40 * MiB, 64));
+    a.write('small.txt', 'small');
+    await a.sync();
+    const tmp = path.join(b.dir, '.strata', 'tmp');
+    const run = strata(['sync', b.dir, '--once']);
+    await until(() => fs.existsSync(tmp) && fs.readdirSync(tmp).some((n) => fs.statSync(path.join(tmp, n)).size > 4 * MiB), 60_000, 5);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    expect(fs.existsSync(b.file('movie.bin'))).toBe(false);
+    expect(strays(b.dir)).toEqual([]);
+    const again = strata(['sync', b.dir, '--once']);
+    expect((await again.exited).code).toBe(0);
+    expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  }, 120_000);
+
+  it('at any moment of a sync: converges without a duplicate version or a chunk sent twice', async () => {
+    const { a, b } = await pair();
+    a.write('one.bin', noise(24 * MiB, 1));
+    for (let i = 0; i < 30; i++) a.write(`small/s${i}.txt`, `small file ${i}`);
+    const distinct = new Set<string>();
+    let bytes = 0;
+    for (const rel of Object.keys(treeOf(a.dir)))
+      if (!rel.endsWith('small') && fs.statSync(a.file(rel)).isFile())
+        for (const c of (await describeFile(a.file(rel))).chunks)
+          if (!distinct.has(c.hash)) {
+            distinct.add(c.hash);
+            bytes += c.size;
+          }
+    const start = await server.bytesIn();
+    for (const delayMs of [1200, 1700, 2300]) {
+      const run = strata(['sync', a.dir, '--once']);
+      await new Promise((r) => setTimeout(r, delayMs));
+      run.child.kill('SIGKILL');
+      await run.exited;
+    }
+    const last = strata(['sync', a.dir, '--once']);
+    expect((await last.exited).code).toBe(0);
+    expect((await server.bytesIn()) - start).toBe(bytes);
+    const versions = await committedVersions(a);
+    expect(versions).toHaveLength(31);
+    expect(new Set(versions.map((v) => v.nodeId)).size).toBe(31);
+    await b.sync();
+    expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
+  }, 120_000);
+});
