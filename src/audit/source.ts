@@ -1,14 +1,8 @@
 import type { WorkspaceEvent } from '../domain/workspace/events.js';
+import type { HashedFields } from '../storage/eventlog/hashChain.js';
 
 /** A stored event exactly as the log holds it (data and metadata as stored, not upcast), with its chain hash. */
-export interface ChainedEvent {
-  readonly streamId: string;
-  readonly version: number;
-  readonly eventId: string;
-  readonly type: string;
-  readonly schemaVersion: number;
-  readonly data: unknown;
-  readonly metadata: unknown;
+export interface ChainedEvent extends HashedFields {
   /** Lowercase hex SHA-256. */
   readonly hash: string;
 }
