@@ -3,6 +3,7 @@ import { benchChunking } from './chunking.js';
 import { benchCommits } from './commits.js';
 import { benchIngest } from './ingest.js';
 import { benchPropagation } from './propagation.js';
+import { benchRebuild } from './rebuild.js';
 
 /** `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). */
 const benches: Record<string, () => Promise<void>> = {
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   propagation: benchPropagation,
   ingest: benchIngest,
   burst: benchBurst,
+  rebuild: benchRebuild,
   chunking: benchChunking,
 };
 
