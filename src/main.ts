@@ -4,6 +4,7 @@ import { loadConfig, type Config } from './config/env.js';
 import { startGateway } from './gateway/compose.js';
 import { blobStoreFromEnv } from './storage/blobs/fromEnv.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './storage/postgres/embedded.js';
+import { EMBEDDED_DATABASE } from './storage/postgres/embeddedDatabase.js';
 import { migrate } from './storage/postgres/migrate.js';
 import { createPool } from './storage/postgres/pool.js';
 import { sharedSecret } from './storage/postgres/sharedSecret.js';
@@ -26,7 +27,7 @@ export const startStrata = async (
     embedded = await startEmbeddedPostgres({
       dataDir: path.join(config.dataDir, 'pg'),
       port: 0,
-      database: 'strata',
+      database: EMBEDDED_DATABASE,
       onLog: (line) => logger.debug({ postgres: line.trim() }),
     });
     databaseUrl = embedded.url;

@@ -1,10 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
-import { WorkspaceEvent } from '../domain/workspace/events.js';
 import { AuditEventsBody, AuditHeadBody } from '../gateway/audit/codecs.js';
-import { ChangesBody } from '../gateway/sync/codecs.js';
-import type { AuditEvent, AuditSource } from './source.js';
+import type { AuditSource } from './source.js';
 
 /** A refusal or an unexpected answer of the server, with its error code when it sent one. */
 export class AuditHttpError extends Error {
@@ -24,9 +22,10 @@ const decodeAnswer = <A>(codec: t.Decoder<unknown, A>, body: unknown, what: stri
 };
 
 /**
- * Audit reads through the API with a device's access token: the workspace's events from the changes
- * feed, the chain from /audit/head and /audit/events. What a workspace's own people can check
- * without any access to the database.
+ * Audit reads through the API with a device's access token: the chain's head from /audit/head and
+ * the stored events with their hashes from /audit/events, for the log and the tree as for verify.
+ * What a workspace's own people can check without any access to the database. (Not the changes
+ * feed: a pull there records the device's sync cursor, and an audit must not move it.)
  */
 export const httpAuditSource = (server: string, token: string, fetchImpl: typeof fetch = fetch): AuditSource => {
   const base = server.replace(/\/+$/, '');
@@ -50,17 +49,6 @@ export const httpAuditSource = (server: string, token: string, fetchImpl: typeof
   return {
     head: (workspaceId) => get(`${ws(workspaceId)}/audit/head`, AuditHeadBody),
     chained: async (workspaceId, after, limit) => (await get(`${ws(workspaceId)}/audit/events?after=${after}&limit=${limit}`, AuditEventsBody))?.events ?? [],
-    events: async (workspaceId, after, limit) => {
-      const page = await get(`${ws(workspaceId)}/changes?cursor=${after}&limit=${limit}`, ChangesBody);
-      return (page?.events ?? []).map((e): AuditEvent => {
-        const decoded = WorkspaceEvent.decode({ type: e.type, data: e.data });
-        return {
-          seq: e.seq, at: e.at, userId: e.userId, deviceId: e.deviceId,
-          // Types newer than this build are shown by name; clients ignore types they do not know (api-v1.md).
-          event: E.isRight(decoded) ? decoded.right : { type: e.type, data: e.data, unknown: true },
-        };
-      });
-    },
     close: async () => undefined,
   };
 };

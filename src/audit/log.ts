@@ -1,4 +1,4 @@
-import { auditEvents, type AuditEvent, type AuditSource } from './source.js';
+import { auditEvents, type AuditEvent, type AuditSource, type ChainHead } from './source.js';
 
 export interface AuditLogEntry {
   readonly seq: number;
@@ -14,7 +14,10 @@ export interface AuditLogEntry {
 }
 
 export interface AuditLogFilter {
-  /** Only changes at this path or below it (either end of a move counts). */
+  /**
+   * Only changes at this path or below it (either end of a move counts), and the moves, deletes,
+   * undeletes and purges of a folder above it, which move or remove what is at the path too.
+   */
   readonly path?: string;
   readonly since?: Date;
   readonly until?: Date;
@@ -82,18 +85,28 @@ export class PathTracker {
 const under = (path: string | null | undefined, prefix: string): boolean =>
   path !== null && path !== undefined && (prefix === '/' || path === prefix || path.startsWith(`${prefix}/`));
 
+/** Changes to a node that carry everything below it along. */
+const SUBTREE_CHANGES = new Set(['NodeMoved', 'NodeDeleted', 'NodeRestored', 'NodePurged']);
+
+const concerns = (entry: AuditLogEntry, path: string): boolean =>
+  under(entry.path, path) ||
+  under(entry.fromPath, path) ||
+  (SUBTREE_CHANGES.has(entry.type) &&
+    ((entry.path !== null && entry.path !== '/' && under(path, entry.path)) || (entry.fromPath !== undefined && under(path, entry.fromPath))));
+
 export const matches = (entry: AuditLogEntry, filter: AuditLogFilter): boolean => {
   const at = Date.parse(entry.at);
   if (filter.since !== undefined && at < filter.since.getTime()) return false;
   if (filter.until !== undefined && at > filter.until.getTime()) return false;
-  if (filter.path !== undefined && !under(entry.path, filter.path) && !under(entry.fromPath, filter.path)) return false;
+  if (filter.path !== undefined && !concerns(entry, filter.path)) return false;
   return true;
 };
 
 /**
- * Every change of a workspace in stream order, each with its time, user, device, type and the paths
- * its node had then, handed to `emit` as it is read (emit may wait, e.g. for a slow output): memory
- * holds one page of events and the node map, so it runs over any number of events.
+ * Every change of a workspace in stream order, up to the head it has when the reading starts, each
+ * with its time, user, device, type and the paths its node had then, handed to `emit` as it is read
+ * (emit may wait, e.g. for a slow output): memory holds one page of events and the node map, so it
+ * runs over any number of events. Null when there is no such workspace (or the token may not read it).
  */
 export const streamAuditLog = async (
   source: AuditSource,
@@ -101,18 +114,20 @@ export const streamAuditLog = async (
   filter: AuditLogFilter,
   emit: (entry: AuditLogEntry) => void | Promise<void>,
   pageSize = 1000,
-): Promise<{ events: number; shown: number }> => {
+): Promise<{ events: number; shown: number; head: ChainHead } | null> => {
+  const head = await source.head(workspaceId);
+  if (head === null) return null;
   const paths = new PathTracker();
   let events = 0;
   let shown = 0;
-  for await (const e of auditEvents(source, workspaceId, pageSize)) {
+  for await (const e of auditEvents(source, workspaceId, { pageSize, upTo: head.cursor })) {
     events++;
     const entry = paths.apply(e);
     if (!matches(entry, filter)) continue;
     shown++;
     await emit(entry);
   }
-  return { events, shown };
+  return { events, shown, head };
 };
 
 /** One line of the human-readable log. */

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import { readStream } from '../storage/eventlog/postgres/read.js';
-import { workspaceEventSchema, workspaceStreamId } from '../storage/eventlog/workspaceSchema.js';
+import { workspaceStreamId } from '../storage/eventlog/workspaceSchema.js';
 import type { AuditSource, ChainHead, ChainedEvent } from './source.js';
 
 type Queryable = pg.Pool | pg.ClientBase;
@@ -36,10 +35,6 @@ export const chainedEvents = async (db: Queryable, workspaceId: string, after: n
 export const postgresAuditSource = (pool: pg.Pool, ownsPool = true): AuditSource => ({
   head: (workspaceId) => chainHead(pool, workspaceId),
   chained: (workspaceId, after, limit) => chainedEvents(pool, workspaceId, after, limit),
-  events: async (workspaceId, after, limit) =>
-    (await readStream(pool, workspaceEventSchema, workspaceStreamId(workspaceId), after, limit)).map((e) => ({
-      seq: e.version, at: e.metadata.at, userId: e.metadata.userId, deviceId: e.metadata.deviceId, event: e.event,
-    })),
   close: async () => {
     if (ownsPool) await pool.end();
   },

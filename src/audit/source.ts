@@ -1,5 +1,9 @@
+import * as E from 'fp-ts/lib/Either.js';
 import type { WorkspaceEvent } from '../domain/workspace/events.js';
+import { decodeStored } from '../storage/eventlog/decode.js';
 import type { HashedFields } from '../storage/eventlog/hashChain.js';
+import { EventMetadata } from '../storage/eventlog/types.js';
+import { workspaceEventSchema } from '../storage/eventlog/workspaceSchema.js';
 
 /** A stored event exactly as the log holds it (data and metadata as stored, not upcast), with its chain hash. */
 export interface ChainedEvent extends HashedFields {
@@ -24,24 +28,48 @@ export interface AuditEvent {
 
 /**
  * Where audit commands read a workspace's history: the database directly (operators) or the API with
- * a device's token (the workspace's own people). Every read is a bounded page.
+ * a device's token (the workspace's own people). Both give the stored events, so what the log and
+ * the tree show is what `audit verify` checks. Every read is a bounded page.
  */
 export interface AuditSource {
   head(workspaceId: string): Promise<ChainHead | null>;
   /** Stored events with version > after, oldest first, at most limit. */
   chained(workspaceId: string, after: number, limit: number): Promise<readonly ChainedEvent[]>;
-  /** Decoded events with seq > after, oldest first, at most limit. */
-  events(workspaceId: string, after: number, limit: number): Promise<readonly AuditEvent[]>;
   close(): Promise<void>;
 }
 
-/** Every event of a workspace from a source, a page at a time (memory: one page). */
-export async function* auditEvents(source: AuditSource, workspaceId: string, pageSize: number): AsyncGenerator<AuditEvent> {
-  for (let after = 0; ; ) {
-    const page = await source.events(workspaceId, after, pageSize);
-    yield* page;
+const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * A stored event decoded as any read of the log decodes it (upcast to the current shape). An event
+ * this build cannot decode (a type added by a newer version, or a stored row that no longer fits its
+ * codec) is still shown, by its type and raw data: an audit reports history, it does not stop at it.
+ */
+export const decodeAuditEvent = (e: ChainedEvent): AuditEvent => {
+  const meta = EventMetadata.decode(e.metadata);
+  const raw = (e.metadata ?? {}) as Record<string, unknown>;
+  const who = E.isRight(meta)
+    ? { at: meta.right.at as string, userId: meta.right.userId as string, deviceId: meta.right.deviceId as string | null }
+    : { at: text(raw.at) ?? '', userId: text(raw.userId) ?? '', deviceId: text(raw.deviceId) };
+  let event: AuditEvent['event'];
+  try {
+    event = decodeStored(workspaceEventSchema, e, e.type, e.schemaVersion, e.data);
+  } catch {
+    event = { type: e.type, data: e.data, unknown: true };
+  }
+  return { seq: e.version, ...who, event };
+};
+
+/**
+ * Every event of a workspace from a source, oldest first, a page at a time (memory: one page), up to
+ * `upTo` (the head read before: events appended meanwhile are not this reading's business).
+ */
+export async function* auditEvents(source: AuditSource, workspaceId: string, options: { pageSize: number; upTo: number }): AsyncGenerator<AuditEvent> {
+  for (let after = 0; after < options.upTo; ) {
+    const page = await source.chained(workspaceId, after, Math.min(options.pageSize, options.upTo - after));
     const last = page[page.length - 1];
-    if (last === undefined || page.length < pageSize) return;
-    after = last.seq;
+    if (last === undefined) return;
+    for (const e of page) yield decodeAuditEvent(e);
+    after = last.version;
   }
 }

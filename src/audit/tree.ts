@@ -16,11 +16,11 @@ export interface TreeEntry {
 }
 
 /**
- * The events as the history fold takes them. The changes feed does not expose log positions or event
- * ids, and the fold reads neither: they are left empty. Types newer than this build are skipped.
+ * The events as the history fold takes them. The fold reads neither log positions nor event ids:
+ * they are left empty. Types newer than this build are skipped.
  */
-async function* foldable(source: AuditSource, workspaceId: string, pageSize: number): AsyncGenerator<StoredEvent<WorkspaceEvent>> {
-  for await (const e of auditEvents(source, workspaceId, pageSize)) {
+async function* foldable(source: AuditSource, workspaceId: string, pageSize: number, upTo: number): AsyncGenerator<StoredEvent<WorkspaceEvent>> {
+  for await (const e of auditEvents(source, workspaceId, { pageSize, upTo })) {
     if ('unknown' in e.event) continue;
     yield {
       streamId: workspaceStreamId(workspaceId),
@@ -33,9 +33,14 @@ async function* foldable(source: AuditSource, workspaceId: string, pageSize: num
   }
 }
 
-/** The workspace's tree as it was at `at` (src/projections/history/treeAt.ts: its stream up to the first event after `at`). */
-export const auditTreeAt = async (source: AuditSource, workspaceId: string, at: Date, pageSize = 1000): Promise<HistoricalTree> =>
-  treeAt(foldable(source, workspaceId, pageSize), at);
+/**
+ * The workspace's tree as it was at `at` (src/projections/history/treeAt.ts: its stream up to the
+ * first event after `at`); null when there is no such workspace (or the token may not read it).
+ */
+export const auditTreeAt = async (source: AuditSource, workspaceId: string, at: Date, pageSize = 1000): Promise<HistoricalTree | null> => {
+  const head = await source.head(workspaceId);
+  return head === null ? null : treeAt(foldable(source, workspaceId, pageSize, head.cursor), at);
+};
 
 /** The live nodes of a historical tree, depth first, children by name; the root is "/". */
 export function* treeEntries(tree: HistoricalTree): Generator<TreeEntry> {

@@ -85,7 +85,7 @@ export const describeProblem = (p: ChainProblem): string => {
     case 'pinned':
       return `event ${p.version} hashes to ${p.computedHash}, but ${p.pinnedHash} was recorded for it earlier: the history was rewritten and re-hashed`;
     case 'absent':
-      return 'no such workspace stream';
+      return 'there is no such workspace stream (a wrong id or token, or its whole history was deleted)';
     default: {
       const _exhaustive: never = p;
       return _exhaustive;

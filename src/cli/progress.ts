@@ -22,13 +22,20 @@ const human = (n: number): string => {
  */
 export const progressBar = (io: CliIo, label: string, total: number, unit: 'events' | 'bytes' | 'files'): Progress => {
   const fmt = (n: number) => (unit === 'bytes' ? human(n) : String(n));
+  const started = Date.now();
+  // Work can grow while it runs (events appended during a rebuild): the total follows it.
+  let known = total;
   if (!io.interactive) {
     let lastLine = 0;
     return {
       update: (done) => {
-        if (Date.now() - lastLine < 5000 && done < total) return;
+        known = Math.max(known, done);
+        if (Date.now() - lastLine < 5000 && done < known) return;
         lastLine = Date.now();
-        io.err.write(`${label}: ${fmt(done)} / ${fmt(total)} ${unit}\n`);
+        const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+        const rate = done / seconds;
+        const left = rate > 0 ? Math.round((known - done) / rate) : null;
+        io.err.write(`${label}: ${fmt(done)} / ${fmt(known)} ${unit}, ${fmt(Math.round(rate))}/s, ${left === null ? 'time left unknown' : `${left} s left`}\n`);
       },
       stop: () => undefined,
     };
@@ -42,12 +49,15 @@ export const progressBar = (io: CliIo, label: string, total: number, unit: 'even
     },
     cliProgress.Presets.shades_classic,
   );
-  const started = Date.now();
   bar.start(total, 0, { shown: `${fmt(0)}/${fmt(total)}`, rate: '0' });
   return {
     update: (done, extra = {}) => {
+      if (done > known) {
+        known = done;
+        bar.setTotal(known);
+      }
       const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-      bar.update(done, { shown: `${fmt(done)}/${fmt(total)}`, rate: fmt(Math.round(done / seconds)), ...extra });
+      bar.update(done, { shown: `${fmt(done)}/${fmt(known)}`, rate: fmt(Math.round(done / seconds)), ...extra });
     },
     stop: () => bar.stop(),
   };

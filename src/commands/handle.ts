@@ -5,7 +5,7 @@ import { EVENT_SCHEMA_VERSION, type WorkspaceEvent } from '../domain/workspace/e
 import { ConcurrencyError } from '../storage/eventlog/errors.js';
 import type { NewEvent } from '../storage/eventlog/types.js';
 import { busy, type CommandError } from './errors.js';
-import type { WorkspaceStore, WorkspaceStoredEvent } from './port.js';
+import type { UnitOfWork, WorkspaceStore, WorkspaceStoredEvent } from './port.js';
 
 export interface CommandResult {
   readonly events: readonly WorkspaceStoredEvent[];
@@ -34,7 +34,7 @@ export type HandleCommand = (command: WorkspaceCommand) => Promise<E.Either<Comm
  */
 export type HandleBatch = (workspaceId: string, commands: readonly WorkspaceCommand[]) => Promise<E.Either<CommandError, CommandResult>>;
 
-const toNewEvents = (command: WorkspaceCommand, events: readonly WorkspaceEvent[], newEventId: () => string): NewEvent<WorkspaceEvent>[] =>
+export const toNewEvents = (command: WorkspaceCommand, events: readonly WorkspaceEvent[], newEventId: () => string): NewEvent<WorkspaceEvent>[] =>
   events.map((event) => ({
     eventId: newEventId(),
     event,
@@ -55,6 +55,41 @@ const toNewEvents = (command: WorkspaceCommand, events: readonly WorkspaceEvent[
  * a stale base version is an answer, returned as is and never retried away.
  */
 const runBatch = (deps: CommandHandlerDeps): HandleBatch => {
+  const turn = retryingTurns(deps);
+  return async (workspaceId, commands) => {
+    if (commands.some((c) => c.workspaceId !== workspaceId)) throw new Error('a batch holds commands of one workspace only');
+    const key = commands[0]?.metadata.idempotencyKey;
+    return turn<CommandResult>(
+      workspaceId,
+      async (uow) => {
+        const appended: WorkspaceStoredEvent[] = [];
+        let cursor: number | undefined;
+        for (const [i, command] of commands.entries()) {
+          const { state, version } = await uow.load(command);
+          if (i === 0 && key !== undefined) {
+            const prior = await uow.priorResult(key);
+            if (prior !== null) return E.right({ ...prior, replayed: true });
+          }
+          const decision = decide(command, state);
+          if (E.isLeft(decision)) return decision;
+          const events = await uow.append(version, toNewEvents(command, decision.right, deps.newEventId));
+          appended.push(...events);
+          cursor = version + events.length;
+        }
+        if (key !== undefined) await uow.remember(key, appended, cursor ?? 0);
+        return E.right({ events: appended, cursor: cursor ?? 0, replayed: false });
+      },
+      (result) => (result.replayed ? null : result),
+    );
+  };
+};
+
+/**
+ * One turn on a workspace stream, retried when the stream moved under it (ConcurrencyError: re-load
+ * and re-decide), a bounded number of times with jittered backoff. After the commit is durable,
+ * never before, the appended events (committedOf) go to onCommitted.
+ */
+export const retryingTurns = (deps: CommandHandlerDeps) => {
   const maxAttempts = deps.maxAttempts ?? 8;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   // The commit is durable by now: a failing notification must not turn it into an error for the caller.
@@ -65,30 +100,16 @@ const runBatch = (deps: CommandHandlerDeps): HandleBatch => {
       // Devices still catch up on their next pull; nothing is lost.
     }
   };
-  return async (workspaceId, commands) => {
-    if (commands.some((c) => c.workspaceId !== workspaceId)) throw new Error('a batch holds commands of one workspace only');
-    const key = commands[0]?.metadata.idempotencyKey;
+  return async <A>(
+    workspaceId: string,
+    fn: (uow: UnitOfWork) => Promise<E.Either<CommandError, A>>,
+    committedOf: (a: A) => CommandResult | null,
+  ): Promise<E.Either<CommandError, A>> => {
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       try {
-        const result = await deps.store.transact<CommandResult>(workspaceId, async (uow) => {
-          const appended: WorkspaceStoredEvent[] = [];
-          let cursor: number | undefined;
-          for (const [i, command] of commands.entries()) {
-            const { state, version } = await uow.load(command);
-            if (i === 0 && key !== undefined) {
-              const prior = await uow.priorResult(key);
-              if (prior !== null) return E.right({ ...prior, replayed: true });
-            }
-            const decision = decide(command, state);
-            if (E.isLeft(decision)) return decision;
-            const events = await uow.append(version, toNewEvents(command, decision.right, deps.newEventId));
-            appended.push(...events);
-            cursor = version + events.length;
-          }
-          if (key !== undefined) await uow.remember(key, appended, cursor ?? 0);
-          return E.right({ events: appended, cursor: cursor ?? 0, replayed: false });
-        });
-        if (E.isRight(result) && !result.right.replayed && result.right.events.length > 0) notify(workspaceId, result.right);
+        const result = await deps.store.transact<A>(workspaceId, fn);
+        const committed = E.isRight(result) ? committedOf(result.right) : null;
+        if (committed !== null && committed.events.length > 0) notify(workspaceId, committed);
         return result;
       } catch (e) {
         if (!(e instanceof ConcurrencyError)) throw e;

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { createBatchHandler } from '../commands/handle.js';
+import { createEachHandler } from '../commands/each.js';
+import { createBatchHandler, type CommandHandlerDeps } from '../commands/handle.js';
 import { createPostgresWorkspaceStore } from '../commands/postgres/workspaceStore.js';
 import type { BlobStore } from '../storage/blobs/port.js';
 import { readStream } from '../storage/eventlog/postgres/read.js';
@@ -102,7 +103,7 @@ export const startGateway = async (options: GatewayOptions, listen: { port: numb
     (workspaceId, cursor) => sockets?.changed(workspaceId, cursor),
     (workspaceId, cursor) => notifier.publish(workspaceId, cursor),
   ];
-  const handleBatch = createBatchHandler({
+  const commandDeps: CommandHandlerDeps = {
     store: createPostgresWorkspaceStore(options.pool),
     newEventId: () => crypto.randomUUID(),
     onCommitted: (workspaceId, result) => {
@@ -110,7 +111,9 @@ export const startGateway = async (options: GatewayOptions, listen: { port: numb
       changesCache?.committed(workspaceId, result.events);
       for (const listener of committed) listener(workspaceId, result.cursor);
     },
-  });
+  };
+  const handleBatch = createBatchHandler(commandDeps);
+  const handleEach = createEachHandler(commandDeps);
   const handle: GatewayDeps['handle'] = (command) => handleBatch(command.workspaceId, [command]);
 
   // Accounts: who is calling; a revoked device's sockets are cut on every node.
@@ -153,6 +156,7 @@ export const startGateway = async (options: GatewayOptions, listen: { port: numb
     pool: options.pool,
     handle,
     handleBatch,
+    handleEach,
     authenticator,
     blobs: options.blobs,
     now,

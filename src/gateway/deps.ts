@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type pg from 'pg';
+import type { HandleEach } from '../commands/each.js';
 import type { HandleBatch, HandleCommand } from '../commands/handle.js';
 import type { BlobStore } from '../storage/blobs/port.js';
 import type { Authenticator } from './http/auth.js';
@@ -34,6 +35,8 @@ export interface GatewayDeps {
   readonly handle: HandleCommand;
   /** Several commands of one workspace, all or nothing (rewind). */
   readonly handleBatch: HandleBatch;
+  /** Several independent commands of one workspace in one durable write, each answered on its own. */
+  readonly handleEach: HandleEach;
   readonly authenticator: Authenticator;
   readonly blobs: BlobStore;
   readonly now: () => Date;

@@ -24,6 +24,8 @@ export interface TrashToPurge {
 export interface VersionsToPurge {
   readonly workspaceId: WorkspaceId;
   readonly nodeId: NodeId;
+  /** Where the file is now (in the trash: where it was). */
+  readonly path: string;
   readonly versionIds: readonly VersionId[];
   readonly bytes: number;
 }
@@ -54,7 +56,8 @@ export const purgeAt = (deletedAt: Date, retentionDays: number): Date => new Dat
 /**
  * What retention says must go now: trash roots deleted more than retentionDays ago, and versions
  * superseded (the next version of their file was recorded) more than retentionDays ago. The latest
- * version of a file is its content and is never purged here; a file in the trash goes with its trash root.
+ * version of a file is its content and is never purged here; a file in the trash goes with its trash
+ * root, and when that root is purged too, its versions are left to it (counted once, purged once).
  */
 export const planPurge = async (db: pg.Pool | pg.ClientBase, now: Date, retentionDays: number, limit = 10_000): Promise<PurgePlan> => {
   const cutoff = retentionCutoff(now, retentionDays);
@@ -66,20 +69,29 @@ export const planPurge = async (db: pg.Pool | pg.ClientBase, now: Date, retentio
            FROM rm.trash t WHERE t.deleted_at < $1 ORDER BY t.deleted_at, t.workspace_id, t.node_id LIMIT $2`,
     values: [cutoff, limit],
   });
-  const versions = await db.query<{ workspace_id: WorkspaceId; node_id: NodeId; version_ids: VersionId[]; bytes: string }>({
+  const versions = await db.query<{ workspace_id: WorkspaceId; node_id: NodeId; path: string; version_ids: VersionId[]; bytes: string }>({
     name: 'retention_versions',
-    text: `SELECT v.workspace_id, v.node_id, array_agg(v.version_id ORDER BY v.seq) AS version_ids, sum(v.size) AS bytes
-           FROM rm.versions v JOIN rm.nodes n ON n.workspace_id = v.workspace_id AND n.node_id = v.node_id AND NOT n.purged
-           WHERE v.purged_at IS NULL AND v.created_at < $1
-             AND (SELECT nx.created_at FROM rm.versions nx WHERE nx.workspace_id = v.workspace_id AND nx.node_id = v.node_id AND nx.seq > v.seq
-                  ORDER BY nx.seq LIMIT 1) < $1
-           GROUP BY v.workspace_id, v.node_id ORDER BY v.workspace_id, v.node_id LIMIT $2`,
+    text: `SELECT g.workspace_id, g.node_id, g.version_ids, g.bytes,
+                  (WITH RECURSIVE up (parent_id, name, depth) AS (
+                     SELECT n.parent_id, n.name, 0 FROM rm.nodes n WHERE n.workspace_id = g.workspace_id AND n.node_id = g.node_id
+                     UNION ALL
+                     SELECT p.parent_id, p.name, up.depth + 1 FROM up JOIN rm.nodes p ON p.workspace_id = g.workspace_id AND p.node_id = up.parent_id
+                     WHERE up.depth < 10000)
+                   SELECT '/' || string_agg(name, '/' ORDER BY depth DESC) FROM up WHERE parent_id IS NOT NULL) AS path
+           FROM (SELECT v.workspace_id, v.node_id, array_agg(v.version_id ORDER BY v.seq) AS version_ids, sum(v.size) AS bytes
+                 FROM rm.versions v JOIN rm.nodes n ON n.workspace_id = v.workspace_id AND n.node_id = v.node_id AND NOT n.purged
+                 WHERE v.purged_at IS NULL AND v.created_at < $1
+                   AND (SELECT nx.created_at FROM rm.versions nx WHERE nx.workspace_id = v.workspace_id AND nx.node_id = v.node_id AND nx.seq > v.seq
+                        ORDER BY nx.seq LIMIT 1) < $1
+                   AND NOT EXISTS (SELECT 1 FROM rm.trash t WHERE t.workspace_id = n.workspace_id AND t.node_id = n.trashed_by AND t.deleted_at < $1)
+                 GROUP BY v.workspace_id, v.node_id ORDER BY v.workspace_id, v.node_id LIMIT $2) g
+           ORDER BY g.workspace_id, g.node_id`,
     values: [cutoff, limit],
   });
   return {
     cutoff,
     trash: trash.rows.map((r) => ({ workspaceId: r.workspace_id, nodeId: r.node_id, kind: r.kind, path: r.path, deletedAt: r.deleted_at, bytes: Number(r.bytes) })),
-    versions: versions.rows.map((r) => ({ workspaceId: r.workspace_id, nodeId: r.node_id, versionIds: r.version_ids, bytes: Number(r.bytes) })),
+    versions: versions.rows.map((r) => ({ workspaceId: r.workspace_id, nodeId: r.node_id, path: r.path, versionIds: r.version_ids, bytes: Number(r.bytes) })),
   };
 };
 

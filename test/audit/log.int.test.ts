@@ -1,9 +1,15 @@
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import { Writable } from 'node:stream';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { streamAuditLog, type AuditLogEntry } from '../../src/audit/log.js';
 import { postgresAuditSource } from '../../src/audit/postgres.js';
 import type { AuditSource } from '../../src/audit/source.js';
+import type { CliIo } from '../../src/cli/command.js';
+import { runCli } from '../../src/cli/main.js';
 import type { WorkspaceEvent } from '../../src/domain/workspace/events.js';
 import { appendInTransaction } from '../../src/storage/eventlog/postgres/append.js';
 import type { NewEvent } from '../../src/storage/eventlog/types.js';
@@ -13,8 +19,17 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { loginDevice, newEmail, type Device } from '../support/devices.js';
 import { api, startTestGateway, type TestGateway } from '../support/gateway.js';
 import { chunkOf, commandsFor } from '../support/workspaceCommands.js';
-import { handlerFor } from '../support/workspaceHarness.js';
-import { cli } from './support.js';
+import { handlerFor, newWorkspaceId } from '../support/workspaceHarness.js';
+import { Captured, cli } from './support.js';
+
+/** A loopback port nothing listens on. */
+const closedPort = (): Promise<number> =>
+  new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 
 // The gateway's clock sits before the recipe clock (which starts at 2026-01-01T00:00:01Z and ticks a second per command).
 const GATEWAY_NOW = new Date('2025-12-31T00:00:00.000Z');
@@ -24,10 +39,11 @@ describe('the audit of a workspace', () => {
   let db: TestDatabase;
   let gateway: TestGateway;
   let dev: Device;
+  const email = newEmail();
   beforeAll(async () => {
     db = await createTestDatabase();
     gateway = await startTestGateway(db, { now: () => GATEWAY_NOW });
-    dev = await loginDevice(gateway.url, newEmail());
+    dev = await loginDevice(gateway.url, email);
     const c = commandsFor(dev.workspaceId, dev.userId);
     const handle = handlerFor(db);
     for (const cmd of [
@@ -79,6 +95,28 @@ describe('the audit of a workspace', () => {
       expect(await seqs(['--path', '/Archive', '--until', tick(5)])).toEqual([5, 6]);
     });
 
+    it('shows, for a path, the moves, deletes and undeletes of the folders above it', async () => {
+      const seqs = async (ws: string, p: string) =>
+        (await viaDb(['audit', 'log', '--workspace', ws, '--json', '--path', p])).out.lines.map((l) => (JSON.parse(l) as AuditLogEntry).seq);
+      // Moved away with its folder: the file's own changes, then the folder's move.
+      expect(await seqs(dev.workspaceId, '/Projects/Old/a.txt')).toEqual([4, 5]);
+      const ws = newWorkspaceId();
+      const c = commandsFor(ws);
+      for (const cmd of [
+        c.createWorkspace(), // 1
+        c.createFolder('root', 'Docs', 'docs'), // 2
+        c.commitNew('docs', 'r.txt', [chunkOf('r')], 'fr'), // 3
+        c.remove('docs'), // 4
+        c.undelete('docs'), // 5
+        c.move('docs', 'root', 'Papers'), // 6
+      ])
+        expect(E.isRight(await handlerFor(db)(cmd))).toBe(true);
+      expect(await seqs(ws, '/Docs/r.txt')).toEqual([3, 4, 5, 6]);
+      expect(await seqs(ws, '/Papers/r.txt')).toEqual([6]);
+      // The creation of a folder above is not a change of what is below it.
+      expect(await seqs(ws, '/Docs')).toEqual([2, 3, 4, 5, 6]);
+    });
+
     it('reads the same through the API with a device token as from the database', async () => {
       const direct = await viaDb(['audit', 'log', '--workspace', dev.workspaceId]);
       const remote = await viaApi(['audit', 'log', '--workspace', dev.workspaceId]);
@@ -89,7 +127,25 @@ describe('the audit of a workspace', () => {
     it("refuses another workspace's token", async () => {
       const other = await loginDevice(gateway.url, newEmail());
       const r = await viaApi(['audit', 'log', '--workspace', dev.workspaceId], other.accessToken);
-      expect(r.code).not.toBe(0);
+      expect(r.code).toBe(1);
+      expect(r.err.text).toMatch(/no workspace .* \(or not one this token may read\)/);
+      expect(r.out.text).toBe('');
+    });
+
+    it("reads through the API without moving the device's sync cursor, as a pull of the changes feed does", async () => {
+      const auditor = await loginDevice(gateway.url, email, 'auditor', false);
+      const cursorOf = async () => Number((await db.pool.query<{ cursor: string }>('SELECT cursor FROM devices WHERE device_id = $1', [auditor.deviceId])).rows[0]?.cursor);
+      const before = await cursorOf();
+      expect((await viaApi(['audit', 'log', '--workspace', dev.workspaceId], auditor.accessToken)).code).toBe(0);
+      expect((await viaApi(['audit', 'tree', '--workspace', dev.workspaceId, '--at', tick(9)], auditor.accessToken)).code).toBe(0);
+      expect((await viaApi(['audit', 'verify', '--workspace', dev.workspaceId], auditor.accessToken)).code).toBe(0);
+      // Pulls are written within a second (src/gateway/accounts/pulls.ts).
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await cursorOf()).toBe(before);
+      // The same device pulling the changes feed moves it: the check above could see a move.
+      expect((await api(gateway.url).get(`/v1/workspaces/${dev.workspaceId}/changes?cursor=0`, auditor.accessToken)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await cursorOf()).toBe(8);
     });
   });
 
@@ -123,6 +179,45 @@ describe('the audit of a workspace', () => {
     });
   });
 
+  describe('when a command cannot give a verdict', () => {
+    it('says there is no such workspace, and does not call a missing or unreadable one altered', async () => {
+      const other = await loginDevice(gateway.url, newEmail());
+      for (const r of [
+        await viaDb(['audit', 'verify', '--workspace', 'no-such-workspace']),
+        await viaApi(['audit', 'verify', '--workspace', dev.workspaceId], other.accessToken),
+        await viaApi(['audit', 'tree', '--workspace', dev.workspaceId, '--at', tick(9)], other.accessToken),
+      ]) {
+        expect(r.code).toBe(1);
+        expect(r.err.text).toMatch(/^no workspace .* \(or not one this token may read\)/);
+        expect(r.out.text).toBe('');
+      }
+      // A head pinned earlier that is gone now is an altered history.
+      const pinned = await viaDb(['audit', 'verify', '--workspace', 'no-such-workspace', '--pin', `3:${'ab'.repeat(32)}`]);
+      expect(pinned.code).toBe(1);
+      expect(pinned.out.text).toMatch(/^ALTERED: .*no such workspace stream/);
+    });
+
+    it('exits 2 when refused and 4 when the database or server cannot be reached, never 1', async () => {
+      const verify = ['audit', 'verify', '--workspace', dev.workspaceId];
+      const refusedToken = await viaApi(verify, 'not-a-token');
+      expect([refusedToken.code, refusedToken.err.text]).toEqual([2, expect.stringMatching(/the server refused: .*401/)]);
+      const closed = await closedPort();
+      const noServer = await cli([...verify, '--server', `http://127.0.0.1:${closed}`, '--token', dev.accessToken]);
+      expect([noServer.code, noServer.err.text]).toEqual([4, expect.stringMatching(/cannot reach the database or server: .*ECONNREFUSED/)]);
+      const noDatabase = `postgres://postgres@127.0.0.1:${closed}/strata`;
+      for (const argv of [verify, ['audit', 'log', '--workspace', dev.workspaceId], ['admin', 'verify'], ['admin', 'projections', 'list'], ['admin', 'purge', '--dry-run']]) {
+        const r = await cli([...argv, '--database-url', noDatabase]);
+        expect([argv.join(' '), r.code, r.err.text]).toEqual([argv.join(' '), 4, expect.stringMatching(/cannot reach the database or server/)]);
+      }
+      const unknownDatabase = new URL(db.url);
+      unknownDatabase.pathname = '/strata_no_such_database';
+      const r = await cli([...verify, '--database-url', unknownDatabase.toString()]);
+      expect([r.code, r.err.text]).toEqual([2, expect.stringMatching(/the database refused: .*does not exist/)]);
+      const nowhere = await cli(verify, { STRATA_DATA_DIR: '/nonexistent' });
+      expect([nowhere.code, nowhere.err.text]).toEqual([2, expect.stringMatching(/no database: .* or read through the API: --server URL --token TOKEN/)]);
+    });
+  });
+
   describe('a workspace with 20,000 events', () => {
     const EVENTS = 20_000;
     const PAGE = 1000;
@@ -147,14 +242,14 @@ describe('the audit of a workspace', () => {
       let emitted = 0;
       const counting: AuditSource = {
         ...source,
-        events: async (w, after, limit) => {
-          const page = await source.events(w, after, limit);
+        chained: async (w, after, limit) => {
+          const page = await source.chained(w, after, limit);
           fetches.push({ size: page.length, emittedBefore: emitted });
           return page;
         },
       };
       const result = await streamAuditLog(counting, ws, {}, () => void emitted++, PAGE);
-      expect(result).toEqual({ events: EVENTS, shown: EVENTS });
+      expect(result).toMatchObject({ events: EVENTS, shown: EVENTS });
       expect(Math.max(...fetches.map((f) => f.size))).toBeLessThanOrEqual(PAGE);
       // Before each page is read, every earlier event has been written out: never more than a page held.
       fetches.forEach((f, i) => expect(f.emittedBefore).toBe(i * PAGE));
@@ -162,6 +257,35 @@ describe('the audit of a workspace', () => {
       expect(r.code).toBe(0);
       expect(r.out.lines.length).toBeGreaterThan(1);
       expect(r.out.lines.every((l) => / \/f3(\/|$)/.test(l))).toBe(true);
+    });
+
+    it('stops quietly, exit 0, when whoever reads its output goes away (strata audit log | head)', async () => {
+      let lines = 0;
+      const closing = new Writable({
+        write(_chunk, _encoding, done) {
+          lines++;
+          done(lines > 2 ? Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) : null);
+        },
+      });
+      const err = new Captured();
+      const io: CliIo = { out: closing, err, env: { DATABASE_URL: db.url }, interactive: false };
+      expect(await runCli(['audit', 'log', '--workspace', ws], io)).toBe(0);
+      expect(err.text).toBe('');
+      expect(lines).toBeLessThan(10);
+
+      // The same in a process of its own, its standard output a pipe closed after the first line.
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'log', '--workspace', ws], {
+        cwd: path.resolve(import.meta.dirname, '../..'),
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      child.stdout.destroy();
+      expect(await exited).toBe(0);
+      expect(stderr).toBe('');
     });
   });
 });

@@ -21,11 +21,17 @@ class Captured extends Writable {
   }
 }
 
-/** `strata ...` in process, output captured. */
-const strata = async (argv: readonly string[], env: Record<string, string | undefined> = {}) => {
+/** What a terminal is to cli-progress: a stream that says it is a TTY, and its width. */
+class Terminal extends Captured {
+  readonly isTTY = true;
+  readonly columns = 200;
+}
+
+/** `strata ...` in process, output captured (stderr as a terminal's when interactive). */
+const strata = async (argv: readonly string[], env: Record<string, string | undefined> = {}, interactive = false) => {
   const out = new Captured();
-  const err = new Captured();
-  const io: CliIo = { out, err, env, interactive: false };
+  const err = interactive ? new Terminal() : new Captured();
+  const io: CliIo = { out, err, env, interactive };
   const code = await runCli(argv, io);
   return { code, out: out.text, err: err.text };
 };
@@ -68,7 +74,7 @@ describe('strata admin purge and gc, against a real database and blob store', ()
     const r = await strata(['admin', 'purge', '--dry-run', '--database-url', db.url]);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/trash +wadmin \/Old \(folder, deleted /);
-    expect(r.out).toMatch(/versions +wadmin file f: 1 old version\(s\), 2 B/);
+    expect(r.out).toMatch(/versions +wadmin \/f\.txt \(file f\): 1 old version\(s\), 2 B/);
     expect(r.out).toMatch(/would purge 1 trashed item\(s\) and 1 old version\(s\)/);
     expect(await count('SELECT count(*) AS n FROM es_events')).toBe(events);
     const json = JSON.parse((await strata(['admin', 'purge', '--dry-run', '--json'], { DATABASE_URL: db.url })).out);
@@ -114,6 +120,34 @@ describe('strata admin purge and gc, against a real database and blob store', ()
     expect(await blobs.stat(sha256(kept))).not.toBeNull();
     expect(await blobs.stat(sha256(stored.held))).not.toBeNull();
     expect((await strata(['admin', 'gc'], env)).out).toMatch(/deleted 0 unreferenced chunk\(s\), freed 0 B/);
+  });
+
+  it('counts a trashed file once, with its old versions, in the dry run as in the purge', async () => {
+    const c = commandsFor('wtrashed');
+    await run(c.createWorkspace('root'), 90);
+    await run(c.createFolder('root', 'Reports', 'reports'), 90);
+    await run(c.commitNew('reports', 'q1.pdf', [{ hash: sha256('q1 draft'), size: 100 } as never], 'q1'), 90);
+    await run(c.commitEdit({ fileId: 'q1', parentId: 'reports', name: 'q1.pdf' }, 'v1', [{ hash: sha256('q1 final'), size: 7 } as never]), 80);
+    await run(c.remove('reports'), 70);
+    const dry = await strata(['admin', 'purge', '--dry-run', '--database-url', db.url]);
+    expect(dry.out).toMatch(/trash +wtrashed \/Reports \(folder, deleted .*, 107 B\)/);
+    expect(dry.out).not.toMatch(/versions +wtrashed/);
+    const planned = JSON.parse((await strata(['admin', 'purge', '--dry-run', '--json', '--database-url', db.url])).out) as Record<string, unknown>;
+    expect(planned).toMatchObject({ trashPurged: 1, versionsPurged: 0, bytes: 107, skipped: 0 });
+    const done = JSON.parse((await strata(['admin', 'purge', '--json', '--database-url', db.url])).out) as Record<string, unknown>;
+    expect({ ...done, dryRun: true, cutoff: planned.cutoff }).toEqual(planned);
+    expect(await count("SELECT count(*) AS n FROM rm.versions WHERE workspace_id = 'wtrashed' AND purged_at IS NULL")).toBe(0);
+  });
+
+  it('admin projections rebuild shows a progress bar with events/s and the time left on a terminal, then the phases', async () => {
+    const events = await count('SELECT count(*) AS n FROM es_events');
+    const r = await strata(['admin', 'projections', 'rebuild', 'tree', '--database-url', db.url], {}, true);
+    expect(r.code).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    const screen = r.err.replace(/\u001b\[[0-9;?]*[A-Za-z]|\u001b[78]/g, '\n');
+    expect(screen).toMatch(new RegExp(`rebuild tree \\[[^\\]]+\\] 100% \\| ${events}/${events} \\| \\d+/s \\| eta \\d+s`));
+    expect(screen).toMatch(/building indexes[\s\S]*switching to the new tables/);
+    expect(r.out).toMatch(new RegExp(`^rebuilt tree: ${events} events folded`));
   });
 
   it('says what is missing instead of guessing a database', async () => {

@@ -122,6 +122,51 @@ describe('garbage collection of chunks', () => {
     expect((await t.getBytes(`/v1/files/${retry.fileId}/content`, a)).bytes).toEqual(chunk.bytes);
   });
 
+  const sendRecords = (who: Account, chunks: readonly Chunk[]) => t.sendRecords(who, chunks);
+
+  it('makes a batch of chunks re-sent during the sweep try again, never keeping a holding without bytes', async () => {
+    const [swept, other] = chunksOf(randomBytes(2 * 900), 900) as [Chunk, Chunk];
+    expect((await sendRecords(a, [swept])).status).toBe(200);
+    let sent: ReturnType<typeof sendRecords> | undefined;
+    await gcLater(26 * HOUR, {
+      whileLocked: async (hashes) => {
+        if (!hashes.some((h) => h === swept.hash) || sent !== undefined) return;
+        sent = sendRecords(b, [other, swept]);
+        await someoneWaitsForTheFence();
+      },
+    });
+    const answer = await (sent as NonNullable<typeof sent>);
+    expect(answer.status).toBe(503);
+    expect(answer.body.error).toMatchObject({ code: 'unavailable', details: { reason: 'chunk_collected', hashes: [swept.hash] } });
+    expect(stored(swept)).toBe(false);
+    expect((await sendRecords(b, [other, swept])).status).toBe(200);
+    expect([stored(swept), stored(other)]).toEqual([true, true]);
+  });
+
+  it('answers missing_chunks for the commits of a batch whose chunk the sweep deleted after their check, and takes the others', async () => {
+    const [swept, kept] = chunksOf(randomBytes(2 * 800), 800) as [Chunk, Chunk];
+    expect((await sendRecords(a, [swept])).status).toBe(200);
+    await t.upload(a, a.rootId, 'kept.bin', [kept]);
+    const cursor = await t.cursorOf(a);
+    let batch: Promise<{ status: number; body: Record<string, unknown> }> | undefined;
+    await gcLater(48 * HOUR, {
+      whileLocked: async (hashes) => {
+        if (!hashes.some((h) => h === swept.hash) || batch !== undefined) return;
+        batch = t.commitBatch(a, [
+          { parentId: a.rootId, name: 'swept.bin', chunks: refsOf([swept]), size: swept.size, idempotencyKey: 'gc-swept' },
+          { parentId: a.rootId, name: 'kept-again.bin', chunks: refsOf([kept]), size: kept.size, idempotencyKey: 'gc-kept' },
+        ]);
+        await someoneWaitsForTheFence();
+      },
+    });
+    const answer = await (batch as NonNullable<typeof batch>);
+    expect(answer.status).toBe(200);
+    const results = answer.body.results as { status: number; error?: { code: string; details: Record<string, unknown> } }[];
+    expect(results.map((r) => r.status)).toEqual([422, 201]);
+    expect(results[0]?.error).toMatchObject({ code: 'missing_chunks', details: { missing: [swept.hash] } });
+    expect(await t.cursorOf(a)).toBe(cursor + 1);
+  });
+
   it('never lets a version reference a deleted blob under concurrent uploads, commits, purges and sweeps', async () => {
     const pool = chunksOf(randomBytes(12 * 2048), 2048);
     let uploading = true;

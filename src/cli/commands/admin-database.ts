@@ -2,16 +2,17 @@ import pino from 'pino';
 import type pg from 'pg';
 import { CliError, type CliIo } from '../command.js';
 import { createPool } from '../../storage/postgres/pool.js';
+import { databaseUrl } from './audit-access.js';
 
 /** The --database-url option of admin commands. */
 export const databaseOption = { 'database-url': { type: 'string' } } as const;
 
-/** Runs fn with a small pool on the service's database (--database-url, else DATABASE_URL); always closes it. */
+/**
+ * Runs fn with a small pool on the service's database (--database-url, else DATABASE_URL, else the
+ * embedded Postgres of a server on STRATA_DATA_DIR: see databaseUrl); always closes it.
+ */
 export const withDatabase = async <T>(io: CliIo, values: Record<string, unknown>, fn: (pool: pg.Pool) => Promise<T>): Promise<T> => {
-  const given = values['database-url'];
-  const url = typeof given === 'string' && given !== '' ? given : io.env.DATABASE_URL;
-  if (url === undefined || url === '') throw new CliError('no database: give --database-url or set DATABASE_URL (the server\'s embedded Postgres prints its URL at start)');
-  const pool = createPool(url, 4, pino({ level: 'silent' }));
+  const pool = createPool(databaseUrl(values, io), 4, pino({ level: 'silent' }));
   try {
     return await fn(pool);
   } finally {

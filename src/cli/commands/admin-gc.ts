@@ -4,6 +4,7 @@ import { blobStoreFromEnv } from '../../storage/blobs/fromEnv.js';
 import { CliError, type CliCommand } from '../command.js';
 import { progressBar, type Progress } from '../progress.js';
 import { databaseOption, human, wholeNumber, withDatabase } from './admin-database.js';
+import { guarded } from './audit-access.js';
 
 const summary = (r: GcReport): string =>
   `scanned ${r.scannedChunks} chunk(s), ${human(r.scannedBytes)}; ` +
@@ -21,7 +22,7 @@ export const adminGcCommand: CliCommand = {
   summary: 'Delete chunks no version or recent upload references (--dry-run: only count them)',
   usage: '[--dry-run] [--grace-minutes N] [--database-url URL] [--json]',
   options: { 'dry-run': { type: 'boolean' }, 'grace-minutes': { type: 'string' }, json: { type: 'boolean' }, ...databaseOption },
-  run: async ({ values }, io) => {
+  run: guarded(async ({ values }, io) => {
     const graceMs = wholeNumber(values, 'grace-minutes', DEFAULT_GC_GRACE_MS / 60_000) * 60_000;
     const blobs = await blobStoreFromEnv(io.env, loadConfig(io.env).dataDir);
     try {
@@ -56,5 +57,5 @@ export const adminGcCommand: CliCommand = {
     } finally {
       blobs.circuit.shutdown();
     }
-  },
+  }),
 };

@@ -1,13 +1,13 @@
 import { projectionStatuses } from '../../projections/admin/status.js';
 import type { CliCommand } from '../command.js';
-import { databasePool } from './audit-access.js';
+import { databasePool, guarded } from './audit-access.js';
 
 export const adminProjectionsList: CliCommand = {
   path: ['admin', 'projections', 'list'],
   summary: 'Each projection with its checkpoint (log position applied) and its lag (events not applied)',
   usage: '[--json] [--database-url URL]',
   options: { json: { type: 'boolean' }, 'database-url': { type: 'string' } },
-  run: async ({ values }, io) => {
+  run: guarded(async ({ values }, io) => {
     const pool = databasePool(values, io, 2);
     try {
       const statuses = await projectionStatuses(pool);
@@ -21,5 +21,5 @@ export const adminProjectionsList: CliCommand = {
     } finally {
       await pool.end();
     }
-  },
+  }),
 };

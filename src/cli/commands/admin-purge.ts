@@ -6,11 +6,13 @@ import { dryRunReport, executePurge, planPurge, type PurgePlan, type PurgeReport
 import type { CliCommand, CliIo } from '../command.js';
 import { progressBar } from '../progress.js';
 import { databaseOption, human, wholeNumber, withDatabase } from './admin-database.js';
+import { guarded } from './audit-access.js';
 
 const listPlan = (io: CliIo, plan: PurgePlan): void => {
   for (const t of plan.trash)
     io.out.write(`  trash     ${t.workspaceId} ${t.path} (${t.kind}, deleted ${t.deletedAt.toISOString()}, ${human(t.bytes)})\n`);
-  for (const v of plan.versions) io.out.write(`  versions  ${v.workspaceId} file ${v.nodeId}: ${v.versionIds.length} old version(s), ${human(v.bytes)}\n`);
+  for (const v of plan.versions)
+    io.out.write(`  versions  ${v.workspaceId} ${v.path} (file ${v.nodeId}): ${v.versionIds.length} old version(s), ${human(v.bytes)}\n`);
 };
 
 const summary = (r: PurgeReport, retentionDays: number): string =>
@@ -25,7 +27,7 @@ export const adminPurgeCommand: CliCommand = {
   summary: 'Purge trash and old versions past the retention period (--dry-run: only list them)',
   usage: '[--dry-run] [--retention-days N] [--database-url URL] [--json]',
   options: { 'dry-run': { type: 'boolean' }, 'retention-days': { type: 'string' }, json: { type: 'boolean' }, ...databaseOption },
-  run: async ({ values }, io) => {
+  run: guarded(async ({ values }, io) => {
     const retentionDays = wholeNumber(values, 'retention-days', loadConfig(io.env).retentionDays);
     const dryRun = values['dry-run'] === true;
     const report = await withDatabase(io, values, async (pool) => {
@@ -46,5 +48,5 @@ export const adminPurgeCommand: CliCommand = {
     });
     io.out.write(values.json === true ? `${JSON.stringify(report)}\n` : `${summary(report, retentionDays)}\n`);
     return 0;
-  },
+  }),
 };

@@ -1,14 +1,14 @@
 import { verifyProjection } from '../../projections/admin/verify.js';
 import { projections } from '../../projections/registry.js';
 import { CliError, type CliCommand } from '../command.js';
-import { databasePool, stringOption } from './audit-access.js';
+import { EXIT, databasePool, guarded, stringOption } from './audit-access.js';
 
 export const adminVerify: CliCommand = {
   path: ['admin', 'verify'],
   summary: 'Check that the projections equal a fresh fold of the log; exit 1 on any difference',
   usage: '[--sample N] [--json] [--database-url URL]',
   options: { sample: { type: 'string' }, json: { type: 'boolean' }, 'database-url': { type: 'string' } },
-  run: async ({ values }, io) => {
+  run: guarded(async ({ values }, io) => {
     const raw = stringOption(values, 'sample');
     const sample = raw === undefined ? undefined : Number(raw);
     if (sample !== undefined && !(Number.isSafeInteger(sample) && sample > 0)) throw new CliError('--sample must be a positive whole number');
@@ -26,9 +26,9 @@ export const adminVerify: CliCommand = {
         for (const d of report.differences)
           io.out.write(`  workspace ${d.workspaceId} ${d.table}: ${d.onlyInProjection} rows only in the projection, ${d.onlyInLog} only in the fold of the log\n`);
       }
-      return different ? 1 : 0;
+      return different ? EXIT.failed : EXIT.ok;
     } finally {
       await pool.end();
     }
-  },
+  }),
 };

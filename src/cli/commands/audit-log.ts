@@ -1,13 +1,13 @@
 import { formatEntry, streamAuditLog } from '../../audit/log.js';
 import type { CliCommand } from '../command.js';
-import { ACCESS_USAGE, accessOptions, auditSource, requiredOption, stringOption, timeOption, writeLine } from './audit-access.js';
+import { ACCESS_USAGE, EXIT, accessOptions, auditSource, guarded, lineOutput, requiredOption, stringOption, timeOption } from './audit-access.js';
 
 export const auditLog: CliCommand = {
   path: ['audit', 'log'],
   summary: 'Every change of a workspace: time, user, device, type and paths at the time',
   usage: `--workspace ID [--path /P] [--since TIME] [--until TIME] [--json] ${ACCESS_USAGE}`,
   options: { workspace: { type: 'string' }, path: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' }, ...accessOptions },
-  run: async ({ values }, io) => {
+  run: guarded(async ({ values }, io) => {
     const workspaceId = requiredOption(values, 'workspace');
     const path = stringOption(values, 'path');
     const since = timeOption(values, 'since');
@@ -18,16 +18,17 @@ export const auditLog: CliCommand = {
       ...(until === undefined ? {} : { until }),
     };
     const source = auditSource(values, io);
+    const out = lineOutput(io.out);
     try {
-      if ((await source.head(workspaceId)) === null) {
-        io.err.write(`no workspace ${workspaceId} (or not one this token may read)\n`);
-        return 1;
-      }
       // JSON: one object per line, so the output streams too.
-      await streamAuditLog(source, workspaceId, filter, (entry) => writeLine(io.out, values.json === true ? JSON.stringify(entry) : formatEntry(entry)));
-      return 0;
+      const read = await streamAuditLog(source, workspaceId, filter, (entry) => out.line(values.json === true ? JSON.stringify(entry) : formatEntry(entry)));
+      if (read === null) {
+        io.err.write(`no workspace ${workspaceId} (or not one this token may read)\n`);
+        return EXIT.failed;
+      }
+      return EXIT.ok;
     } finally {
       await source.close();
     }
-  },
+  }),
 };

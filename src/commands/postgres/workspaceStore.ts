@@ -1,14 +1,43 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type pg from 'pg';
 import { domainError } from '../../domain/errors.js';
-import { loadDecisionState } from '../../projections/tree/decisionState.js';
-import { applyTreeEvent } from '../../projections/tree/apply.js';
+import { loadDecisionState, loadDecisionStateForAll } from '../../projections/tree/decisionState.js';
+import { applyTreeEvents } from '../../projections/tree/apply.js';
 import { appendInTransaction } from '../../storage/eventlog/postgres/append.js';
 import { readStream } from '../../storage/eventlog/postgres/read.js';
 import { ConcurrencyError } from '../../storage/eventlog/errors.js';
 import { workspaceEventSchema, workspaceStreamId } from '../../storage/eventlog/workspaceSchema.js';
 import { pgConstraint, pgErrorCode } from '../../storage/postgres/transaction.js';
-import type { UnitOfWork, WorkspaceStore } from '../port.js';
+import type { PriorResult, UnitOfWork, WorkspaceStore } from '../port.js';
+
+/** Past this many events between the oldest and the newest result asked for, each is read alone. */
+const PRIOR_SPAN_LIMIT = 10_000;
+
+/**
+ * The results of the keys already used on the stream. The events of one key are contiguous, and the
+ * keys of one retried batch are neighbours: one read of their span serves them all.
+ */
+const priorResults = async (client: pg.ClientBase, streamId: string, keys: readonly string[]): Promise<Map<string, PriorResult>> => {
+  const out = new Map<string, PriorResult>();
+  if (keys.length === 0) return out;
+  const { rows } = await client.query<{ key: string; first_version: string; last_version: string }>({
+    name: 'es_prior_results',
+    text: 'SELECT key, first_version, last_version FROM es_idempotency WHERE stream_id = $1 AND key = ANY($2::text[])',
+    values: [streamId, [...new Set(keys)]],
+  });
+  const ranges = rows.map((r) => ({ key: r.key, first: Number(r.first_version), last: Number(r.last_version) })).filter((r) => r.last >= r.first);
+  const from = Math.min(...ranges.map((r) => r.first));
+  const to = Math.max(...ranges.map((r) => r.last));
+  const span = ranges.length > 0 && to - from < PRIOR_SPAN_LIMIT ? await readStream(client, workspaceEventSchema, streamId, from - 1, to - from + 1) : null;
+  for (const r of rows) {
+    const first = Number(r.first_version);
+    const last = Number(r.last_version);
+    const events =
+      last < first ? [] : span !== null ? span.filter((e) => e.version >= first && e.version <= last) : await readStream(client, workspaceEventSchema, streamId, first - 1, last - first + 1);
+    out.set(r.key, { events, cursor: last });
+  }
+  return out;
+};
 
 class Rollback<L> {
   constructor(readonly left: L) {}
@@ -25,21 +54,12 @@ export const createPostgresWorkspaceStore = (pool: pg.Pool, readModelSchema = 'r
     const client = await pool.connect();
     const uow: UnitOfWork = {
       load: (command) => loadDecisionState(client, readModelSchema, streamId, command),
-      priorResult: async (key) => {
-        const { rows } = await client.query<{ first_version: string; last_version: string }>(
-          'SELECT first_version, last_version FROM es_idempotency WHERE stream_id = $1 AND key = $2',
-          [streamId, key],
-        );
-        const row = rows[0];
-        if (row === undefined) return null;
-        const first = Number(row.first_version);
-        const last = Number(row.last_version);
-        const events = last >= first ? await readStream(client, workspaceEventSchema, streamId, first - 1, last - first + 1) : [];
-        return { events, cursor: last };
-      },
+      loadForAll: (commands) => loadDecisionStateForAll(client, readModelSchema, streamId, workspaceId, commands),
+      priorResult: async (key) => (await priorResults(client, streamId, [key])).get(key) ?? null,
+      priorResults: (keys) => priorResults(client, streamId, keys),
       append: async (expectedVersion, events) => {
         const stored = await appendInTransaction(client, streamId, expectedVersion, events);
-        for (const e of stored) await applyTreeEvent(client, readModelSchema, e);
+        await applyTreeEvents(client, readModelSchema, stored);
         return stored;
       },
       remember: async (key, events, cursor) => {
@@ -48,6 +68,15 @@ export const createPostgresWorkspaceStore = (pool: pg.Pool, readModelSchema = 'r
           name: 'es_remember_key',
           text: 'INSERT INTO es_idempotency (stream_id, key, first_version, last_version) VALUES ($1, $2, $3, $4)',
           values: [streamId, key, events[0]?.version ?? cursor + 1, cursor],
+        });
+      },
+      rememberAll: async (entries) => {
+        if (entries.length === 0) return;
+        await client.query({
+          name: 'es_remember_keys',
+          text: `INSERT INTO es_idempotency (stream_id, key, first_version, last_version)
+                 SELECT $1, k, f, l FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS u(k, f, l)`,
+          values: [streamId, entries.map((e) => e.key), entries.map((e) => e.events[0]?.version ?? e.cursor + 1), entries.map((e) => e.cursor)],
         });
       },
     };

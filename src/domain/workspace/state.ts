@@ -49,11 +49,24 @@ export const initialState = (): WorkspaceState => ({ status: 'absent' });
 
 export const isLive = (node: NodeView): boolean => node.trashedBy === null && !node.purged;
 
+// Node views are immutable and shared between the states evolve makes, so a node's key is computed
+// once however many decisions look at it (a batch of commits into one folder would otherwise fold
+// every sibling's name again for each new file). A memo, not state: no decision depends on it.
+const keys = new WeakMap<NodeView, string>();
+const keyOf = (node: NodeView): string => {
+  let key = keys.get(node);
+  if (key === undefined) {
+    key = nameKey(node.name);
+    keys.set(node, key);
+  }
+  return key;
+};
+
 /** The live child of parentId whose name collides with name, if any. */
 export const liveChildNamed = (state: OpenWorkspace, parentId: NodeId, name: string): NodeView | undefined => {
   const key = nameKey(name);
   for (const node of state.nodes.values()) {
-    if (node.parentId === parentId && isLive(node) && nameKey(node.name) === key) return node;
+    if (node.parentId === parentId && isLive(node) && keyOf(node) === key) return node;
   }
   return undefined;
 };

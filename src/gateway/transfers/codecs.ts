@@ -49,10 +49,10 @@ export const UploadRequestAnswer = t.type({
   expiresAt: IsoTimestamp,
 });
 
-export const CommitBody = t.intersection(
+/** One commit: the body of POST /v1/files/commit without its workspaceId (an item of commit_batch). */
+export const CommitItem = t.intersection(
   [
     t.type({
-      workspaceId: OpaqueId,
       parentId: OpaqueId,
       name: t.string,
       chunks: t.array(ChunkDescriptor),
@@ -65,8 +65,11 @@ export const CommitBody = t.intersection(
       modifiedAt: t.union([IsoTimestamp, t.null]),
     }),
   ],
-  'CommitBody',
+  'CommitItem',
 );
+export type CommitItem = t.TypeOf<typeof CommitItem>;
+
+export const CommitBody = t.intersection([t.type({ workspaceId: OpaqueId }), CommitItem], 'CommitBody');
 export type CommitBody = t.TypeOf<typeof CommitBody>;
 
 export const CommitAnswer = t.type({ fileId: NodeId, versionId: VersionId, cursor: NonNegativeInt });
@@ -85,3 +88,28 @@ export const ChunkParams = t.type({ hash: ChunkHash });
 /** The query string of a signed chunk URL: the URL itself is the credential. */
 export const SignedChunkQuery = t.type({ w: t.string, e: t.string, s: t.string }, 'SignedChunkQuery');
 export type SignedChunkQuery = t.TypeOf<typeof SignedChunkQuery>;
+
+/** Extension (docs/api-extensions.md): many commits in one request and one durable write. */
+export const MAX_BATCH_COMMITS = 1000;
+
+interface BatchSizeBrand {
+  readonly CommitBatch: unique symbol;
+}
+export const CommitBatchBody = t.type(
+  {
+    workspaceId: OpaqueId,
+    commits: t.brand(
+      t.array(CommitItem),
+      (a): a is t.Branded<CommitItem[], BatchSizeBrand> => a.length >= 1 && a.length <= MAX_BATCH_COMMITS,
+      'CommitBatch',
+    ),
+  },
+  'CommitBatchBody',
+);
+
+const ErrorEnvelope = t.type({ code: t.string, message: t.string, details: t.UnknownRecord });
+export const CommitBatchResult = t.union([
+  t.type({ status: t.literal(201), fileId: NodeId, versionId: VersionId, cursor: NonNegativeInt }),
+  t.type({ status: t.number, error: ErrorEnvelope }),
+]);
+export const CommitBatchAnswer = t.type({ results: t.array(CommitBatchResult), cursor: NonNegativeInt });

@@ -1,5 +1,7 @@
 import type { RouteModule } from '../deps.js';
+import { chunkBatchRoutes } from './chunkBatchRoutes.js';
 import { chunkRoutes } from './chunkRoutes.js';
+import { commitBatchRoute } from './commitBatchRoute.js';
 import { commitRoute } from './commitRoute.js';
 import { transferContext, type TransferOptions } from './context.js';
 import { downloadRoutes } from './downloadRoutes.js';
@@ -18,6 +20,8 @@ export const transferRoutes =
     const ctx = transferContext(deps, options);
     uploadRoutes(app, ctx);
     commitRoute(app, ctx);
+    commitBatchRoute(app, ctx);
     downloadRoutes(app, ctx);
     await chunkRoutes(app, ctx);
+    await chunkBatchRoutes(app, ctx);
   };

@@ -30,6 +30,40 @@ export const recordVerifiedUpload = async (
     return true;
   });
 
+/**
+ * recordVerifiedUpload for many chunks of one workspace in one transaction (one durable write):
+ * the buckets' locks shared, then each blob checked as still stored. Answers the hashes a sweep
+ * took meanwhile (send them again); the others are recorded.
+ */
+export const recordVerifiedUploads = async (
+  pool: pg.Pool,
+  uploads: { workspaceId: WorkspaceId; chunks: readonly { hash: ChunkHash; size: number }[]; now: Date },
+  stillStored: (hash: ChunkHash) => Promise<boolean>,
+): Promise<Set<ChunkHash>> =>
+  inTransaction(pool, async (client) => {
+    // Sorted: two batches of one workspace that share chunks take their rows in the same order.
+    const hashes = [...new Set(uploads.chunks.map((c) => c.hash))].sort();
+    const collected = new Set<ChunkHash>();
+    if (hashes.length === 0) return collected;
+    await client.query({
+      name: 'gc_fence_uploads',
+      text: 'SELECT pg_advisory_xact_lock_shared($1, k) FROM (SELECT DISTINCT strata_chunk_lock_key(h) AS k FROM unnest($2::text[]) AS h ORDER BY 1) AS b',
+      values: [CHUNK_LOCK_SPACE, hashes],
+    });
+    for (const hash of hashes) if (!(await stillStored(hash))) collected.add(hash);
+    const sizeOf = new Map(uploads.chunks.map((c) => [c.hash, c.size]));
+    const sizes = new Map(hashes.filter((h) => !collected.has(h)).map((h) => [h, sizeOf.get(h) ?? 0]));
+    await client.query({ name: 'gc_fence_untombstone_many', text: 'DELETE FROM blob_tombstones WHERE hash = ANY($1::text[])', values: [[...sizes.keys()]] });
+    await client.query({
+      name: 'transfers_record_verified_many',
+      text: `INSERT INTO workspace_chunks (workspace_id, hash, size, verified_at)
+             SELECT $1, h, s, $4 FROM unnest($2::text[], $3::bigint[]) AS u(h, s)
+             ON CONFLICT (workspace_id, hash) DO UPDATE SET verified_at = GREATEST(workspace_chunks.verified_at, excluded.verified_at)`,
+      values: [uploads.workspaceId, [...sizes.keys()], [...sizes.values()], uploads.now],
+    });
+    return collected;
+  });
+
 /** The chunk a commit was refused for because the sweep deleted its blob, or null for any other error. */
 export const collectedChunk = (error: unknown): ChunkHash | null =>
   pgErrorCode(error) === COLLECTED ? ((error as { detail?: string }).detail as ChunkHash | undefined) ?? null : null;

@@ -25,6 +25,12 @@ export interface LiveRebuildOptions {
   readonly switchAttempts?: number;
   /** Switch once at most this many events are left to catch up (they are applied under the lock). */
   readonly switchBelow?: number;
+  /**
+   * Called inside the switch's transaction: 'paused' once writers wait and the new tables hold the
+   * whole log, 'swapped' once the tables have traded places, before the commit (tests read the
+   * service here).
+   */
+  readonly whileSwitching?: (stage: 'paused' | 'swapped') => Promise<void>;
 }
 
 export interface LiveRebuildResult {
@@ -120,6 +126,7 @@ export const rebuildLive = async (pool: pg.Pool, projection: Projection, options
       }
 
       aborted(options.signal);
+      report('switch', 0, total);
       const switched = await switchTables(session, projection, { live, shadow, retired }, options);
       report('switch', switched.applied, total);
       await session.query(`DROP SCHEMA IF EXISTS ${retired} CASCADE`);
@@ -154,9 +161,11 @@ const switchTables = async (
       // Writers are paused: the log cannot move, so the new tables must have applied all of it.
       const left = await laggingStreams(client, shadow);
       if (left.length > 0) throw new Error(`the rebuilt tables still lack events of ${left.length} streams (first: ${left[0]?.streamId}); nothing was switched`);
+      await options.whileSwitching?.('paused');
       await client.query(`CREATE SCHEMA ${retired}`);
       for (const t of projection.tables) await client.query(`ALTER TABLE ${live}.${ident(t)} SET SCHEMA ${retired}`);
       for (const t of projection.tables) await client.query(`ALTER TABLE ${shadow}.${ident(t)} SET SCHEMA ${live}`);
+      await options.whileSwitching?.('swapped');
       await client.query('COMMIT');
       return { applied, ms: performance.now() - t0 };
     } catch (e) {

@@ -160,6 +160,95 @@ export interface DecisionState {
   readonly version: number;
 }
 
+/** True when a command's needs can be merged with others' into one load (no second step, no walk). */
+const mergeable = (c: WorkspaceCommand): boolean => {
+  const n = needsOf(c);
+  return c.type !== 'UndeleteNode' && n.ancestorsOf === null && n.versions === null && n.trashedWith === null && n.siblings?.prefix == null;
+};
+
+/** The union of several commands' needs: a superset of what each reads, so each decides as it would alone. */
+const mergedNeeds = (commands: readonly WorkspaceCommand[]): Needs => {
+  const nodeIds = new Set<string>();
+  const parents = new Set<string>();
+  const keys = new Set<string>();
+  for (const c of commands) {
+    const n = needsOf(c);
+    for (const id of n.nodeIds) nodeIds.add(id);
+    for (const p of n.siblings?.parents ?? []) parents.add(p);
+    for (const k of n.siblings?.keys ?? []) keys.add(k);
+  }
+  return {
+    nodeIds: [...nodeIds],
+    ancestorsOf: null,
+    siblings: parents.size === 0 ? null : { parents: [...parents], keys: [...keys], prefix: null },
+    versions: null,
+    trashedWith: null,
+  };
+};
+
+/**
+ * Like loadDecisionState, for several commands decided one after the other in one unit of work:
+ * one load of the union of what they read. The caller folds each accepted command's events into
+ * the state (evolve) before deciding the next, so later commands see earlier ones. Only commands
+ * whose needs merge (file versions, folders, deletes); a move (its ancestor walk), an undelete, a
+ * restore or a purge throws, as a caller's mistake.
+ */
+export const loadDecisionStateForAll = async (
+  client: pg.ClientBase,
+  schema: string,
+  streamId: string,
+  workspaceId: string,
+  commands: readonly WorkspaceCommand[],
+): Promise<DecisionState> => {
+  const odd = commands.find((c) => !mergeable(c) || c.workspaceId !== workspaceId);
+  if (odd !== undefined) throw new Error(`${odd.type} cannot be loaded with other commands of workspace ${workspaceId}`);
+  const head = await loadHead(client, schema, streamId, workspaceId);
+  if (head.row === undefined || head.row.root_id === null) return { state: { status: 'absent' }, version: head.row ? Number(head.row.version) : 0 };
+  const rows = await loadNodes(client, schema, workspaceId, mergedNeeds(commands));
+  return openState(head.row, workspaceId, head.row.root_id, rows, new Map(), null);
+};
+
+interface HeadRow {
+  version: string;
+  root_id: string | null;
+  quota_bytes: string;
+  used_bytes: string;
+}
+
+const loadHead = async (client: pg.ClientBase, schema: string, streamId: string, ws: string): Promise<{ row: HeadRow | undefined }> => {
+  const head = await client.query<HeadRow>({
+    name: `decision_head_${schema}`,
+    text: `SELECT s.version, w.root_id, w.quota_bytes, w.used_bytes
+           FROM es_streams s LEFT JOIN ${schema}.workspaces w ON w.workspace_id = $2
+           WHERE s.stream_id = $1 FOR NO KEY UPDATE OF s`,
+    values: [streamId, ws],
+  });
+  return { row: head.rows[0] };
+};
+
+const openState = (
+  row: HeadRow,
+  ws: string,
+  rootId: string,
+  rows: readonly NodeRow[],
+  versions: ReadonlyMap<string, VersionView>,
+  versionsOf: string | null,
+): DecisionState => {
+  const nodes = new Map<NodeId, NodeView>();
+  for (const r of rows) nodes.set(r.node_id as NodeId, toView(r, versions, versionsOf));
+  return {
+    version: Number(row.version),
+    state: {
+      status: 'open',
+      workspaceId: ws as WorkspaceId,
+      rootId: rootId as NodeId,
+      quotaBytes: Number(row.quota_bytes),
+      usedBytes: Number(row.used_bytes),
+      nodes,
+    },
+  };
+};
+
 /**
  * Loads, inside the caller's transaction, the part of the workspace that decide reads for this
  * command, and locks the workspace stream so the state cannot move until the transaction ends.
@@ -173,14 +262,7 @@ export const loadDecisionState = async (
   command: WorkspaceCommand,
 ): Promise<DecisionState> => {
   const ws = command.workspaceId;
-  const head = await client.query<{ version: string; root_id: string | null; quota_bytes: string; used_bytes: string }>({
-    name: `decision_head_${schema}`,
-    text: `SELECT s.version, w.root_id, w.quota_bytes, w.used_bytes
-           FROM es_streams s LEFT JOIN ${schema}.workspaces w ON w.workspace_id = $2
-           WHERE s.stream_id = $1 FOR NO KEY UPDATE OF s`,
-    values: [streamId, ws],
-  });
-  const row = head.rows[0];
+  const { row } = await loadHead(client, schema, streamId, ws);
   if (row === undefined || row.root_id === null) return { state: { status: 'absent' }, version: row ? Number(row.version) : 0 };
   const rootId = row.root_id;
   const needs = needsOf(command);
@@ -200,17 +282,5 @@ export const loadDecisionState = async (
     }
   }
   const versions = await loadVersions(client, schema, ws, needs);
-  const nodes = new Map<NodeId, NodeView>();
-  for (const r of rows) nodes.set(r.node_id as NodeId, toView(r, versions, needs.versions?.nodeId ?? null));
-  return {
-    version: Number(row.version),
-    state: {
-      status: 'open',
-      workspaceId: ws as WorkspaceId,
-      rootId: rootId as NodeId,
-      quotaBytes: Number(row.quota_bytes),
-      usedBytes: Number(row.used_bytes),
-      nodes,
-    },
-  };
+  return openState(row, ws, rootId, rows, versions, needs.versions?.nodeId ?? null);
 };

@@ -78,6 +78,39 @@ export const treeStatements = (s: string) => {
     ),
     version,
     versionNames,
+    // Many new versions of distinct files at once (a batch of commits): the same rows as one
+    // `version` statement per event, in one round trip. Each version adds one reference to each
+    // distinct chunk it lists, as `version` does.
+    versions: numbered(
+      `WITH input AS (
+        SELECT * FROM unnest($seq::bigint[], $at::timestamptz[], $node::text[], $parent::text[], $name::text[], $key::text[], $version::text[],
+          $size::bigint[], $hash::text[], $chunks::jsonb[], $modified::timestamptz[], $user::text[], $device::text[])
+          AS i(seq, at, node, parent, name, key, version, size, hash, chunks, modified, usr, device)
+      ), old AS (
+        SELECT COALESCE(sum(n.size), 0) AS size FROM ${s}.nodes n JOIN input i ON n.workspace_id = $ws AND n.node_id = i.node
+      ), node AS (
+        INSERT INTO ${s}.nodes (workspace_id, node_id, kind, parent_id, name, name_key, latest_version_id, size, content_hash, created_at, modified_at)
+        SELECT $ws, node, 'file', parent, name, key, version, size, hash, at, modified FROM input
+        ON CONFLICT (workspace_id, node_id) DO UPDATE SET latest_version_id = excluded.latest_version_id,
+          size = excluded.size, content_hash = excluded.content_hash, modified_at = excluded.modified_at
+        RETURNING 1
+      ), ver AS (
+        INSERT INTO ${s}.versions (workspace_id, version_id, node_id, seq, size, content_hash, chunks, restored_from, user_id, device_id, created_at, modified_at)
+        SELECT $ws, version, node, seq, size, hash, chunks, NULL, usr, device, at, modified FROM input
+        RETURNING 1
+      ), refs AS (
+        INSERT INTO ${s}.chunk_refs (workspace_id, hash, size, refs)
+        SELECT $ws, c.hash, max(c.size), count(*) FROM (
+          SELECT DISTINCT i.version, c.hash, c.size FROM input i, jsonb_to_recordset(i.chunks) AS c(hash text, size bigint)
+        ) c GROUP BY c.hash
+        ON CONFLICT (workspace_id, hash) DO UPDATE SET refs = ${s}.chunk_refs.refs + excluded.refs
+        RETURNING 1
+      )
+      UPDATE ${s}.workspaces SET cursor = (SELECT max(seq) FROM input), updated_at = (SELECT at FROM input ORDER BY seq DESC LIMIT 1),
+        used_bytes = used_bytes + (SELECT sum(size) FROM input) - (SELECT size FROM old)
+      WHERE workspace_id = $ws`,
+      ['ws', 'seq', 'at', 'node', 'parent', 'name', 'key', 'version', 'size', 'hash', 'chunks', 'modified', 'user', 'device'],
+    ),
     nodeMoved: numbered(
       `WITH moved AS (
         UPDATE ${s}.nodes SET parent_id = $parent, name = $name, name_key = $key WHERE workspace_id = $ws AND node_id = $node RETURNING 1

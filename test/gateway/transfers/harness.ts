@@ -7,6 +7,7 @@ import type { DeviceId, IsoTimestamp, NodeId, NonNegativeInt, UserId, WorkspaceI
 import type { WorkspaceCommand } from '../../../src/domain/workspace/commands.js';
 import type { BlobStore } from '../../../src/storage/blobs/port.js';
 import type { GatewaySettings } from '../../../src/gateway/deps.js';
+import { CHUNK_RECORDS_TYPE, encodeRecords } from '../../../src/protocol/chunkRecords.js';
 import type { TestDatabase } from '../../support/db.js';
 import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { createDatabaseCounter } from '../../support/pgCounters.js';
@@ -172,6 +173,18 @@ export const startTransfersGateway = async (
     return { ...(committed.body as { fileId: string; versionId: string; cursor: number }), missing, puts };
   };
 
+  /** POST /v1/workspaces/{id}/chunks (docs/api-extensions.md): the chunks as one records body. */
+  const sendRecords = async (a: Account, body: Uint8Array | readonly Chunk[], workspaceId = a.workspaceId, type = CHUNK_RECORDS_TYPE): Promise<Answer> =>
+    answerOf(
+      await fetch(`${gw.url}/v1/workspaces/${workspaceId}/chunks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${a.token}`, 'content-type': type },
+        body: body instanceof Uint8Array ? body : Buffer.concat(encodeRecords(body.map((c) => ({ hash: c.hash, bytes: c.bytes })))),
+      }),
+    );
+
+  const commitBatch = (a: Account, commits: readonly unknown[]) => call('POST', '/v1/files/commit_batch', a, { workspaceId: a.workspaceId, commits });
+
   /** Every chunk file in the blob store's directory (the filesystem store keeps one file per chunk). */
   const storedChunkFiles = (): string[] => {
     const out: string[] = [];
@@ -206,7 +219,7 @@ export const startTransfersGateway = async (
   const cursorOf = async (a: Account): Promise<number> =>
     Number((await db.pool.query<{ cursor: string }>('SELECT cursor FROM rm.workspaces WHERE workspace_id = $1', [a.workspaceId])).rows[0]?.cursor);
 
-  return { gw, run, meta, cursorOf, newAccount, newFolder, call, putBytes, getBytes, uploadRequest, commit, upload, storedChunkFiles, snapshot };
+  return { gw, run, meta, cursorOf, newAccount, newFolder, call, putBytes, getBytes, uploadRequest, commit, upload, sendRecords, commitBatch, storedChunkFiles, snapshot };
 };
 
 export type TransfersGateway = Awaited<ReturnType<typeof startTransfersGateway>>;

@@ -1,0 +1,132 @@
+import type { FastifyInstance } from 'fastify';
+import * as E from 'fp-ts/lib/Either.js';
+import type { EachOutcome } from '../../commands/each.js';
+import type { ChunkHash } from '../../domain/ids.js';
+import type { CommandOf } from '../../domain/workspace/commands.js';
+import { collectedChunk } from '../../maintenance/gc/fence.js';
+import { workspaceStreamId } from '../../storage/eventlog/workspaceSchema.js';
+import { ApiError, fromCommandError } from '../http/errors.js';
+import { defineRoute, sameWorkspace } from '../http/route.js';
+import { CommitBatchAnswer, CommitBatchBody } from './codecs.js';
+import { checkCommitShape, commitAnswerOf, commitCommandOf, idempotencyKeyOf, keysAlreadyUsed } from './commitCommand.js';
+import type { TransferContext } from './context.js';
+import { distinctHashes } from './uploadRoutes.js';
+
+/** A batch of 1,000 commits of large files: their chunk lists together. */
+const BATCH_BODY_LIMIT = 64 * 1024 * 1024;
+/** Garbage sweeps that collect a chunk of the batch between its check and its commit, tolerated in a row. */
+const MAX_COLLECTED_RETRIES = 3;
+
+type Item = { readonly command: CommandOf<'CommitFileVersion'> } | { readonly refused: ApiError };
+
+const errorResult = (e: ApiError) => ({ status: e.status, error: { code: e.code, message: e.message, details: e.details } });
+
+/**
+ * POST /v1/files/commit_batch (docs/api-extensions.md): each commit means what POST /v1/files/commit
+ * means, checked the same way and in the same order; the accepted ones are appended in one
+ * transaction (createEachHandler), and each gets the answer commit would have given it.
+ */
+export const commitBatchRoute = (app: FastifyInstance, ctx: TransferContext): void => {
+  const { deps, holdings } = ctx;
+  defineRoute(
+    app,
+    deps.authenticator,
+    {
+      method: 'POST',
+      url: '/v1/files/commit_batch',
+      summary: 'Commit up to 1,000 file versions in one request and one durable write; one answer per commit (extension)',
+      tags: ['files'],
+      auth: true,
+      body: CommitBatchBody,
+      responses: { 200: CommitBatchAnswer },
+      options: { bodyLimit: BATCH_BODY_LIMIT },
+    },
+    async ({ body, auth, request }) => {
+      sameWorkspace(auth, body.workspaceId);
+      const workspaceId = auth.workspaceId;
+      const now = deps.now();
+      const ids = { newId: deps.newId, now, correlationId: request.id };
+      const shaped = body.commits.map((item, i): ApiError | null => {
+        try {
+          checkCommitShape(item, `body.commits[${i}]`);
+          return null;
+        } catch (e) {
+          if (e instanceof ApiError) return e;
+          throw e;
+        }
+      });
+      const hashes = distinctHashes(body.commits.flatMap((item, i) => (shaped[i] === null ? item.chunks : [])));
+      const held = await holdings.held(workspaceId, hashes, now);
+      const used = await keysAlreadyUsed(deps.pool, workspaceId, body.commits.map((c) => idempotencyKeyOf(c.idempotencyKey)));
+      const items: Item[] = body.commits.map((item, i) => {
+        const refused = shaped[i];
+        if (refused != null) return { refused };
+        const missing = distinctHashes(item.chunks).filter((h) => !held.has(h));
+        if (missing.length > 0 && !used.has(idempotencyKeyOf(item.idempotencyKey)))
+          return { refused: new ApiError('missing_chunks', `${missing.length} chunk(s) of this file are not held by the workspace; upload them first.`, { missing }) };
+        try {
+          return { command: commitCommandOf(auth, item, ids) };
+        } catch (e) {
+          if (e instanceof ApiError) return { refused: e };
+          throw e;
+        }
+      });
+
+      const outcomes = await runCollectingRetries(items, (commands) => deps.handleEach(workspaceId, commands));
+      let cursor = -1;
+      const results = items.map((item, i) => {
+        if ('refused' in item) return errorResult(item.refused);
+        const outcome = outcomes.get(i);
+        if (outcome === undefined) throw new Error('unreachable: every command of the batch has an outcome');
+        deps.metrics.commands.inc({ type: 'CommitFileVersion', outcome: E.isLeft(outcome) ? outcome.left.code : outcome.right.replayed ? 'replayed' : 'ok' });
+        if (E.isLeft(outcome)) return errorResult(fromCommandError(outcome.left));
+        if (!outcome.right.replayed) cursor = Math.max(cursor, outcome.right.cursor);
+        try {
+          return { status: 201 as const, ...commitAnswerOf(outcome.right) };
+        } catch (e) {
+          if (e instanceof ApiError) return errorResult(e);
+          throw e;
+        }
+      });
+      if (cursor < 0) cursor = await streamVersion(deps.pool, workspaceStreamId(workspaceId));
+      return { results, cursor };
+    },
+  );
+};
+
+/**
+ * Runs the batch's commands. A garbage sweep that deleted a chunk after the holdings check fails the
+ * whole transaction (the chunk reference's fence): the commits that reference that chunk are
+ * answered missing_chunks, as commit would, and the others are run again.
+ */
+const runCollectingRetries = async (
+  items: Item[],
+  run: (commands: CommandOf<'CommitFileVersion'>[]) => Promise<E.Either<import('../../commands/errors.js').CommandError, EachOutcome[]>>,
+): Promise<Map<number, EachOutcome>> => {
+  for (let attempt = 0; ; attempt++) {
+    const indexed = items.flatMap((item, i) => ('command' in item ? [{ i, command: item.command }] : []));
+    const outcomes = new Map<number, EachOutcome>();
+    if (indexed.length === 0) return outcomes;
+    let collected: ChunkHash | null = null;
+    const result = await run(indexed.map((x) => x.command)).catch((error: unknown) => {
+      collected = collectedChunk(error);
+      if (collected === null || attempt >= MAX_COLLECTED_RETRIES) throw error;
+      return null;
+    });
+    if (result === null) {
+      const gone = collected as ChunkHash | null;
+      for (const [i, item] of items.entries())
+        if ('command' in item && item.command.data.chunks.some((c) => c.hash === gone))
+          items[i] = { refused: new ApiError('missing_chunks', 'A chunk of this file was garbage-collected meanwhile; upload it again.', { missing: [gone] }) };
+      continue;
+    }
+    if (E.isLeft(result)) throw fromCommandError(result.left);
+    indexed.forEach((x, k) => outcomes.set(x.i, result.right[k] as EachOutcome));
+    return outcomes;
+  }
+};
+
+const streamVersion = async (pool: import('pg').Pool, streamId: string): Promise<number> => {
+  const { rows } = await pool.query<{ version: string }>({ name: 'transfers_stream_version', text: 'SELECT version FROM es_streams WHERE stream_id = $1', values: [streamId] });
+  return Number(rows[0]?.version ?? 0);
+};
