@@ -8,7 +8,7 @@ import { login, signup } from '../src/client/account.js';
 import { createHttp } from '../src/client/api/http.js';
 import { createSession } from '../src/client/api/session.js';
 import { createApi } from '../src/client/api/v1.js';
-import { describeFile } from '../src/client/chunking/hashChunks.js';
+import { contentHash, describeFile } from '../src/client/chunking/hashChunks.js';
 import { layoutOf } from '../src/client/state/layout.js';
 import { silentReporter } from '../src/client/sync/context.js';
 import { SyncEngine } from '../src/client/sync/engine.js';
@@ -30,7 +30,9 @@ const freePort = (): Promise<number> =>
 /** A real Strata server process on its own database, rate limits out of the way (this measures the sync, not the limits). */
 const startServer = async (databaseUrl: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> => {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // BENCH_SERVER_CPU_PROF=DIR: the server writes a V8 CPU profile into DIR when it stops.
+  const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
     cwd: repo,
     env: {
       PATH: process.env.PATH,
@@ -117,8 +119,12 @@ const writeTree = (dir: string, files: number): number => {
   return bytes;
 };
 
-/** Commits/s one workspace takes through the API when no byte has to move: the ceiling of a file-per-commit sync. */
-const commitCeiling = async (url: string, dir: string, n: number): Promise<number> => {
+/**
+ * Commits/s one workspace takes through the API when no byte has to move: one at a time (6 in
+ * flight), the ceiling of a file-per-commit sync, and by commit_batch (500 a request, 2 in flight),
+ * the ceiling of the batched one.
+ */
+const commitCeilings = async (url: string, dir: string, n: number): Promise<{ single: number; batched: number }> => {
   const layout = layoutOf(dir);
   const config = JSON.parse(fs.readFileSync(layout.config, 'utf8')) as { workspaceId: string; rootId: string };
   const api = createApi(createHttp(url, createSession(layout, url)), config.workspaceId);
@@ -126,19 +132,29 @@ const commitCeiling = async (url: string, dir: string, n: number): Promise<numbe
   const chunks = [{ hash: crypto.createHash('sha256').update(bytes).digest('hex'), size: bytes.length }];
   const up = await api.uploadRequest(config.rootId, 'ceiling', bytes.length, chunks);
   for (const url2 of Object.values(up.uploadUrls)) await api.putChunk(url2, bytes);
-  const folder = await api.createFolder(config.rootId, 'commit-ceiling');
-  const started = performance.now();
-  await forEachLimit([...Array(n).keys()], 6, async (i) => {
-    await api.commit({ parentId: folder.nodeId, name: `c${i}`, fileId: null, baseVersionId: null, chunks, size: bytes.length, modifiedAt: null, idempotencyKey: crypto.randomUUID() });
+  const commitOf = (parentId: string, i: number) => ({ parentId, name: `c${i}`, fileId: null, baseVersionId: null, chunks, size: bytes.length, modifiedAt: null, idempotencyKey: crypto.randomUUID() });
+  const single = await api.createFolder(config.rootId, 'commit-ceiling');
+  let started = performance.now();
+  await forEachLimit([...Array(n).keys()], 6, async (i) => void (await api.commit(commitOf(single.nodeId, i))));
+  const singleRate = n / ((performance.now() - started) / 1000);
+  const batched = await api.createFolder(config.rootId, 'commit-batch-ceiling');
+  const batches = [...Array(10).keys()].map((b) => [...Array(500).keys()].map((i) => commitOf(batched.nodeId, b * 500 + i)));
+  started = performance.now();
+  await forEachLimit(batches, 2, async (batch) => {
+    const answer = await api.commitBatch(batch);
+    if (answer.results.some((r) => r.status !== 201)) throw new Error('a commit of the batch ceiling was refused');
   });
-  return n / ((performance.now() - started) / 1000);
+  return { single: singleRate, batched: 5000 / ((performance.now() - started) / 1000) };
 };
+
+/** Requests the server answered so far, all routes. */
+const requestCount = (url: string) => metric(url, 'strata_http_requests_total{');
 
 const loadAverage = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 
 /**
  * The sync client end to end against a real server process: (1) the initial sync of many small
- * files from device A through the server to device B; (2) a 1-byte insertion at offset 0 and a
+ * files from device A through the server to device B (the batch calls of docs/api-extensions.md); (2) a 1-byte insertion at offset 0 and a
  * 4 KiB overwrite in the middle of a 100 MiB file. rsync (daemon on loopback, --fsync like Strata)
  * on the same files in the same run is the baseline.
  */
@@ -164,8 +180,11 @@ export const benchClient = async (): Promise<void> => {
 
     // (1) Many small files.
     const bytes = writeTree(a, files);
+    const requestsBefore = await requestCount(server.url);
     const up = await syncFolder(a);
+    const requestsUp = await requestCount(server.url);
     const down = await syncFolder(b);
+    const requestsDown = await requestCount(server.url);
     loads.push(loadAverage());
     const rsA = path.join(work, 'rsync-a');
     const rsB = path.join(work, 'rsync-b');
@@ -174,7 +193,7 @@ export const benchClient = async (): Promise<void> => {
     for (const d of fs.readdirSync(a)) if (d !== '.strata') fs.cpSync(path.join(a, d), path.join(rsA, d), { recursive: true });
     const rsUp = rsync([`${rsA}/`, `${rsyncd.module}/tree/`]);
     const rsDown = rsync([`${rsyncd.module}/tree/`, `${rsB}/`]);
-    const ceiling = await commitCeiling(server.url, a, 500);
+    const ceiling = await commitCeilings(server.url, a, 500);
     const strataRate = files / (up + down);
     const rsyncRate = files / (rsUp.seconds + rsDown.seconds);
     lines.push(
@@ -182,10 +201,10 @@ export const benchClient = async (): Promise<void> => {
       '',
       '| | A: scan, hash, upload, commit | B: pull, download, write | end to end | files/s end to end | ratio to rsync |',
       '|---|---|---|---|---|---|',
-      `| strata | ${fmt(up)} s (${fmt(files / up, 0)} files/s) | ${fmt(down)} s (${fmt(files / down, 0)} files/s) | ${fmt(up + down)} s | ${fmt(strataRate, 0)} | ${fmt(strataRate / rsyncRate, 2)} |`,
+      `| strata | ${fmt(up)} s (${fmt(files / up, 0)} files/s, ${requestsUp - requestsBefore} requests) | ${fmt(down)} s (${fmt(files / down, 0)} files/s, ${requestsDown - requestsUp} requests) | ${fmt(up + down)} s | ${fmt(strataRate, 0)} | ${fmt(strataRate / rsyncRate, 2)} |`,
       `| rsync --fsync (daemon, loopback) | ${fmt(rsUp.seconds)} s | ${fmt(rsDown.seconds)} s | ${fmt(rsUp.seconds + rsDown.seconds)} s | ${fmt(rsyncRate, 0)} | 1.00 |`,
       '',
-      `Server ceiling in the same run: ${fmt(ceiling, 0)} commits/s on one workspace (500 commits of an already-held chunk, 6 in flight, no byte moved).`,
+      `Server ceilings in the same run, one workspace, an already-held chunk (no byte moved): ${fmt(ceiling.single, 0)} commits/s one at a time (500 commits, 6 in flight), ${fmt(ceiling.batched, 0)} commits/s by commit_batch (10 batches of 500, 2 in flight).`,
       '',
     );
 
@@ -208,18 +227,40 @@ export const benchClient = async (): Promise<void> => {
     lines.push(
       `### Delta: one edit to a ${deltaMiB} MiB file, synced A -> server -> B`,
       '',
-      '| edit | strata time (A + B) | strata bytes up | strata chunks up / fetched | rsync --fsync time (push + pull) | rsync bytes (both legs) | time ratio to rsync |',
+      '| edit | strata time (A edit to B in place) | strata bytes up | strata chunks up / fetched | rsync --fsync time (push + pull) | rsync bytes (both legs) | time ratio to rsync |',
       '|---|---|---|---|---|---|---|',
     );
+    // Running clients, as `strata sync DIR` is: A syncs the edit, B watches (socket push). The time
+    // is from A's start to the moment B has the new version in place, fsynced and recorded. A
+    // one-shot run's fixed cost is measured apart below.
+    const engineA = await SyncEngine.open(a, silentReporter, { stableMs: 0 });
+    const stopB = new AbortController();
+    const engineB = await SyncEngine.open(b, silentReporter, { stableMs: 0 }, stopB.signal);
+    const watchingB = engineB.watch();
+    await new Promise((r) => setTimeout(r, 1000));
+    const propagate = async (expected: string): Promise<number> => {
+      const started = performance.now();
+      const syncingA = engineA.syncUntilQuiet(60_000);
+      for (;;) {
+        const there = engineB.ctx.state.synced.get('big.bin');
+        if (there?.kind === 'file' && there.contentHash === expected) break;
+        if (performance.now() - started > 120_000) throw new Error('B never got the new version');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const seconds = (performance.now() - started) / 1000;
+      if (!(await syncingA).inSync) throw new Error('A not in sync');
+      return seconds;
+    };
     let current: Buffer = big;
     for (const [label, edit] of edits) {
       const before = new Map((await describeFile(path.join(a, 'big.bin'))).chunks.map((c) => [c.hash, c.size]));
       current = edit(current);
       fs.writeFileSync(path.join(a, 'big.bin'), current);
       fs.writeFileSync(path.join(rsA, 'big.bin'), current);
-      const newChunks = (await describeFile(path.join(a, 'big.bin'))).chunks.filter((c) => !before.has(c.hash));
+      const described = (await describeFile(path.join(a, 'big.bin'))).chunks;
+      const newChunks = described.filter((c) => !before.has(c.hash));
       const [inBefore, getsBefore] = [await metric(server.url, 'strata_bytes_in_total'), await metric(server.url, 'strata_http_requests_total{', 'route="/v1/chunks/:hash"') - (await metric(server.url, 'strata_http_requests_total{', 'method="PUT",route="/v1/chunks/:hash"'))];
-      const strataSeconds = (await syncFolder(a)) + (await syncFolder(b));
+      const strataSeconds = await propagate(contentHash(described));
       const sent = (await metric(server.url, 'strata_bytes_in_total')) - inBefore;
       const gets = (await metric(server.url, 'strata_http_requests_total{', 'route="/v1/chunks/:hash"')) - (await metric(server.url, 'strata_http_requests_total{', 'method="PUT",route="/v1/chunks/:hash"')) - getsBefore;
       const push = rsync([`${rsA}/big.bin`, `${rsyncd.module}/tree/big.bin`]);
@@ -229,6 +270,15 @@ export const benchClient = async (): Promise<void> => {
         `| ${label} | ${fmt(strataSeconds, 2)} s | ${fmt(sent / 1024, 0)} KiB | ${newChunks.length} / ${gets} | ${fmt(rsyncSeconds, 2)} s | ${fmt((push.bytes + pull.bytes) / 1024, 0)} KiB | ${fmt(strataSeconds / rsyncSeconds, 2)} |`,
       );
     }
+    await engineA.close();
+    stopB.abort();
+    await watchingB;
+    await engineB.close();
+    const oneShot = await syncFolder(a);
+    lines.push(
+      '',
+      `A one-shot run (\`strata sync DIR --once\`) adds a fixed cost for this folder of ${files + 1} files: ${fmt(oneShot, 2)} s to open its state, find nothing to do and close.`,
+    );
     loads.push(loadAverage());
   } finally {
     rsyncd.stop();

@@ -1,5 +1,6 @@
 import { benchBurst } from './burst.js';
 import { benchChunking } from './chunking.js';
+import { benchClient } from './client.js';
 import { benchCommits } from './commits.js';
 import { benchIngest } from './ingest.js';
 import { benchPropagation } from './propagation.js';
@@ -13,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   burst: benchBurst,
   rebuild: benchRebuild,
   chunking: benchChunking,
+  client: benchClient,
 };
 
 const main = async () => {

@@ -39,7 +39,10 @@ export const buildServer = async (deps: GatewayDeps, modules: readonly RouteModu
     if (api.status >= 500) request.log.error({ err: error }, 'unhandled error');
     return sendApiError(reply, api);
   });
-  app.setNotFoundHandler((request, reply) => sendApiError(reply, new ApiError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`)));
+  // details.reason tells "this server has no such call" from "no such resource" (a device falls back to older calls).
+  app.setNotFoundHandler((request, reply) =>
+    sendApiError(reply, new ApiError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`, { reason: 'no_route' })),
+  );
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });

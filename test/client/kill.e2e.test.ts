@@ -7,6 +7,7 @@ import { createSession } from '../../src/client/api/session.js';
 import { createApi } from '../../src/client/api/v1.js';
 import { describeFile } from '../../src/client/chunking/hashChunks.js';
 import { layoutOf, readConfig } from '../../src/client/state/layout.js';
+import { ClientState } from '../../src/client/state/store.js';
 import { strata, until } from './support/cli.js';
 import { MiB, newAccount, newDevice, noise, startServer, treeOf, type TestDevice, type TestServer } from './support/harness.js';
 
@@ -18,7 +19,13 @@ const committedVersions = async (device: TestDevice) => {
   const config = await readConfig(layout);
   if (config === null) throw new Error('no config');
   const api = createApi(createHttp(config.server, createSession(layout, config.server)), config.workspaceId);
-  const { events } = await api.changes(0);
+  const events = [];
+  for (let cursor = 0; ; ) {
+    const page = await api.changes(cursor);
+    events.push(...page.events);
+    cursor = page.cursor;
+    if (!page.hasMore) break;
+  }
   return events.filter((e) => e.type === 'FileVersionCommitted');
 };
 
@@ -113,4 +120,30 @@ describe('a client killed with SIGKILL and started again', () => {
     await b.sync();
     expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
   }, 120_000);
+
+  it('during a batched upload of many small files: resumes them, commits each file once', async () => {
+    const { a, b } = await pair();
+    const files = 2500;
+    for (let i = 0; i < files; i++) a.write(`many/d${i % 10}/f${i}.txt`, noise(1 + (i % 2048), 1000 + i));
+    const batches = await server.requests('POST', '/v1/files/commit_batch');
+    const run = strata(['sync', a.dir, '--once']);
+    // Killed as the first batch is committed: the others (500 files each) are on their way.
+    await until(async () => (await server.requests('POST', '/v1/files/commit_batch')) > batches, 120_000, 2);
+    run.child.kill('SIGKILL');
+    expect((await run.exited).signal).toBe('SIGKILL');
+    const atKill = (await committedVersions(a)).length;
+    expect(atKill).toBeGreaterThan(0);
+    expect(atKill).toBeLessThan(files);
+    // The batches under way were written down, keys and all, before they were sent.
+    const state = await ClientState.open(layoutOf(a.dir).journalDir, { readOnly: true });
+    expect(state.pending.size).toBeGreaterThan(0);
+
+    const again = strata(['sync', a.dir, '--once']);
+    expect((await again.exited).code).toBe(0);
+    const versions = await committedVersions(a);
+    expect(versions).toHaveLength(files);
+    expect(new Set(versions.map((v) => v.nodeId)).size).toBe(files);
+    expect((await b.sync({}, undefined, 30_000)).inSync).toBe(true);
+    expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
+  }, 180_000);
 });

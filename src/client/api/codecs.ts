@@ -39,3 +39,17 @@ export type ApiEvent = t.TypeOf<typeof ApiEvent>;
 export const ChangesAnswer = t.type({ events: t.array(ApiEvent), cursor: t.number, hasMore: t.boolean }, 'ChangesAnswer');
 export type ChangesAnswer = t.TypeOf<typeof ChangesAnswer>;
 export const LongPollAnswer = t.type({ changes: t.boolean, cursor: t.number }, 'LongPollAnswer');
+
+// docs/api-extensions.md: the calls for many small files at once.
+export const MissingChunksAnswer = t.type({ missing: t.array(t.string) }, 'MissingChunksAnswer');
+export const StoredChunksAnswer = t.type({ chunks: t.array(t.type({ hash: t.string, size: t.number, created: t.boolean })) }, 'StoredChunksAnswer');
+export const BatchCommitResult = t.union(
+  [
+    t.type({ status: t.literal(201), fileId: t.string, versionId: t.string, cursor: t.number }),
+    t.type({ status: t.number, error: t.intersection([t.type({ code: t.string, message: t.string }), t.partial({ details: t.UnknownRecord })]) }),
+  ],
+  'BatchCommitResult',
+);
+export type BatchCommitResult = t.TypeOf<typeof BatchCommitResult>;
+export const CommitBatchAnswer = t.type({ results: t.array(BatchCommitResult), cursor: t.number }, 'CommitBatchAnswer');
+export type CommitBatchAnswer = t.TypeOf<typeof CommitBatchAnswer>;

@@ -17,6 +17,8 @@ export interface CallOptions {
   readonly auth?: boolean;
   readonly timeoutMs?: number;
   readonly headers?: Readonly<Record<string, string>>;
+  /** A body sent as it is (application/octet-stream unless headers say otherwise). */
+  readonly rawBody?: Uint8Array;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -81,7 +83,7 @@ export const createHttp = (server: string, tokens: TokenSource | null, stop?: Ab
   };
 
   /** One call, answered by a 2xx Response (caller reads the body) or an error. */
-  const send = async (method: string, pathOrUrl: string, options: CallOptions & { rawBody?: Uint8Array } = {}): Promise<Response> => {
+  const send = async (method: string, pathOrUrl: string, options: CallOptions = {}): Promise<Response> => {
     const url = urlOf(pathOrUrl, options.query);
     const useAuth = options.auth ?? !pathOrUrl.startsWith('http');
     let token = useAuth && tokens !== null ? await tokens.accessToken() : null;

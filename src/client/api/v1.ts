@@ -1,14 +1,18 @@
 import {
   ChangesAnswer,
   CommitAnswer,
+  CommitBatchAnswer,
   CursorAnswer,
   DownloadAnswer,
   LongPollAnswer,
+  MissingChunksAnswer,
   NodeAnswer,
+  StoredChunksAnswer,
   UploadAnswer,
   WorkspaceAnswer,
 } from './codecs.js';
 import type { Http } from './http.js';
+import { CHUNK_RECORDS_TYPE, readRecords, type ChunkRecord } from '../transfer/records.js';
 
 export interface ChunkRefBody {
   readonly hash: string;
@@ -29,6 +33,17 @@ export interface CommitBody {
 const CHUNK_TIMEOUT_MS = 120_000;
 const refs = (chunks: readonly ChunkRefBody[]) => chunks.map(({ hash, size }) => ({ hash, size }));
 const enc = encodeURIComponent;
+
+/** A commit's fields as commit and commit_batch take them (a new file has no fileId). */
+const commitFields = (body: CommitBody) => ({
+  parentId: body.parentId,
+  name: body.name,
+  ...(body.fileId === null ? {} : { fileId: body.fileId, baseVersionId: body.baseVersionId }),
+  chunks: refs(body.chunks),
+  size: body.size,
+  ...(body.modifiedAt === null ? {} : { modifiedAt: body.modifiedAt }),
+  idempotencyKey: body.idempotencyKey,
+});
 
 export type Api = ReturnType<typeof createApi>;
 
@@ -51,19 +66,26 @@ export const createApi = (http: Http, workspaceId: string) => ({
     const res = await http.send('PUT', url, { rawBody: bytes, timeoutMs: CHUNK_TIMEOUT_MS });
     await res.body?.cancel();
   },
-  commit: (body: CommitBody) =>
-    http.json('POST', '/v1/files/commit', CommitAnswer, {
-      body: {
-        workspaceId,
-        parentId: body.parentId,
-        name: body.name,
-        ...(body.fileId === null ? {} : { fileId: body.fileId, baseVersionId: body.baseVersionId }),
-        chunks: refs(body.chunks),
-        size: body.size,
-        ...(body.modifiedAt === null ? {} : { modifiedAt: body.modifiedAt }),
-        idempotencyKey: body.idempotencyKey,
-      },
+  commit: (body: CommitBody) => http.json('POST', '/v1/files/commit', CommitAnswer, { body: { workspaceId, ...commitFields(body) } }),
+  /** Up to 1,000 commits in one request and one transaction on the server; one result each, in order. */
+  commitBatch: (commits: readonly CommitBody[]) =>
+    http.json('POST', '/v1/files/commit_batch', CommitBatchAnswer, { body: { workspaceId, commits: commits.map(commitFields) }, timeoutMs: CHUNK_TIMEOUT_MS }),
+  /** Of these chunks (1 to 10,000), those the workspace does not hold. */
+  missingChunks: async (hashes: readonly string[]): Promise<string[]> =>
+    (await http.json('POST', `/v1/workspaces/${enc(workspaceId)}/chunks/missing`, MissingChunksAnswer, { body: { hashes } })).missing,
+  /** Stores a body of chunk records (transfer/records.ts); the server checks every hash. */
+  putChunks: (records: Uint8Array) =>
+    http.json('POST', `/v1/workspaces/${enc(workspaceId)}/chunks`, StoredChunksAnswer, {
+      rawBody: records,
+      headers: { 'content-type': CHUNK_RECORDS_TYPE },
+      timeoutMs: CHUNK_TIMEOUT_MS,
     }),
+  /** The records of these chunks (1 to 1,024), as they stream in; the caller checks every hash. */
+  fetchChunks: async function* (hashes: readonly string[]): AsyncGenerator<ChunkRecord> {
+    const res = await http.send('POST', `/v1/workspaces/${enc(workspaceId)}/chunks/fetch`, { body: { hashes }, timeoutMs: CHUNK_TIMEOUT_MS });
+    if (res.body === null) return;
+    yield* readRecords(res.body as AsyncIterable<Uint8Array>);
+  },
   downloadRequest: (fileId: string, versionId: string) =>
     http.json('GET', `/v1/files/${enc(fileId)}/download_request`, DownloadAnswer, { query: { versionId } }),
   /** The whole version's bytes as a stream (the caller verifies them chunk by chunk). */

@@ -1,4 +1,4 @@
-import type { Dirent } from 'node:fs';
+import fsSync, { type Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { nameProblem } from '../../domain/names.js';
@@ -33,19 +33,35 @@ export const statFile = async (file: string): Promise<LocalStat | null> => {
   }
 };
 
-// Stats per folder in parallel, bounded: enough to hide latency, not so many that file handles run out.
-const STAT_BATCH = 64;
+/** lstatSync as a LocalStat, or null when it is gone or not a regular file. */
+export const statFileNow = (file: string): LocalStat | null => {
+  try {
+    const s = fsSync.lstatSync(file);
+    return s.isFile() ? statOf(s) : null;
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return null;
+    throw e;
+  }
+};
 
-/** Walks root: folders and regular files that the rules keep, with the stat a change is detected by. */
+export const yieldToEventLoop = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Walks root: folders and regular files that the rules keep, with the stat a change is detected by.
+ * Synchronous calls, one folder at a time with the event loop served in between: an lstat is a few
+ * microseconds, a promise round trip through the thread pool ten times that, and a scan of a large
+ * tree runs on every round.
+ */
 export const scanFolder = async (root: string, rules: IgnoreRules): Promise<Scan> => {
   const entries = new Map<string, ScannedEntry>();
   const unsyncable: Scan['unsyncable'] = [];
   const ignored = new Set<string>();
   const queue: string[] = [''];
   for (let dir = queue.pop(); dir !== undefined; dir = queue.pop()) {
+    await yieldToEventLoop();
     let listing: Dirent[];
     try {
-      listing = await fs.readdir(path.join(root, dir), { withFileTypes: true });
+      listing = fsSync.readdirSync(path.join(root, dir), { withFileTypes: true });
     } catch (e) {
       // A folder removed or replaced while we walk: the next scan sees it as it is then.
       if (isErrno(e, 'ENOENT', 'ENOTDIR')) continue;
@@ -69,16 +85,12 @@ export const scanFolder = async (root: string, rules: IgnoreRules): Promise<Scan
       else unsyncable.push({ path: rel, reason: d.isSymbolicLink() ? 'symbolic links are not synced' : 'not a regular file' });
     }
     if (dir !== '') {
-      const s = await fs.lstat(path.join(root, dir)).catch(() => null);
+      const s = fsSync.lstatSync(path.join(root, dir), { throwIfNoEntry: false });
       if (s?.isDirectory() === true) entries.set(dir, { kind: 'folder', ino: s.ino });
     }
-    for (let i = 0; i < files.length; i += STAT_BATCH) {
-      const batch = files.slice(i, i + STAT_BATCH);
-      const stats = await Promise.all(batch.map((rel) => statFile(path.join(root, rel))));
-      batch.forEach((rel, k) => {
-        const stat = stats[k];
-        if (stat != null) entries.set(rel, { kind: 'file', stat });
-      });
+    for (const rel of files) {
+      const stat = statFileNow(path.join(root, rel));
+      if (stat !== null) entries.set(rel, { kind: 'file', stat });
     }
   }
   return { entries, unsyncable, ignored };

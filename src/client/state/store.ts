@@ -173,6 +173,11 @@ export class ClientState {
     });
   }
 
+  /** Bytes of journal since the last snapshot. */
+  get journalBytes(): number {
+    return this.journal.size;
+  }
+
   async close(): Promise<void> {
     await this.flush();
     await this.journal.close();

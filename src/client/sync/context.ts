@@ -72,6 +72,11 @@ export interface SyncContext {
   readonly dirtyDirs: Set<string>;
   /** Files described (chunked and hashed) lately, by path: not read again while their stat holds. */
   readonly described: Map<string, { readonly stat: LocalStat; readonly chunks: readonly FileChunk[] }>;
+  /**
+   * Whether the server has the batch calls of docs/api-extensions.md (chunks/missing, chunks,
+   * chunks/fetch, commit_batch): turned off for good at the first one it does not know.
+   */
+  batchCalls: boolean;
   /** Renames that make room in the folder run one at a time, so two never pick the same free name. */
   readonly renameSlot: <T>(task: () => Promise<T>) => Promise<T>;
 }

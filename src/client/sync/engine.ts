@@ -36,6 +36,7 @@ export interface RoundStats {
 }
 
 const MAX_STALLED_ROUNDS = 5;
+const COMPACT_ON_CLOSE_BYTES = 4 * 1024 * 1024;
 
 /** Exponential backoff with jitter: 1 s doubling up to max, each wait drawn from its upper half. */
 export const backoffMs = (failures: number, maxMs: number): number => Math.min(maxMs, 1000 * 2 ** Math.max(0, failures - 1)) * (0.5 + Math.random() * 0.5);
@@ -84,6 +85,7 @@ export class SyncEngine {
         dirtyDirs: new Set(),
         renameSlot: serial(),
         described: new Map(),
+        batchCalls: true,
       };
       return new SyncEngine(ctx, tokens, releaseLock, internal);
     } catch (e) {
@@ -256,8 +258,9 @@ export class SyncEngine {
             wake = resolve;
           });
           wake = null;
-          // Let a burst of events (a copy of many files) settle into one round.
-          await sleep(150, ctx.stop);
+          // Let a burst of local events (a copy of many files) settle into one round; a push from
+          // the server is pulled at once.
+          if (localDue) await sleep(150, ctx.stop);
           if (ctx.stop.aborted) break;
         }
         due = false;
@@ -292,7 +295,10 @@ export class SyncEngine {
   async close(): Promise<void> {
     this.internal.abort();
     try {
-      await this.ctx.state.compact().catch((e: unknown) => (isErrno(e, 'ENOENT') ? undefined : Promise.reject(e)));
+      // A long journal is folded into the snapshot; a short one is cheaper to replay at the next
+      // start than a snapshot of a large tree is to write now.
+      if (this.ctx.state.journalBytes > COMPACT_ON_CLOSE_BYTES)
+        await this.ctx.state.compact().catch((e: unknown) => (isErrno(e, 'ENOENT') ? undefined : Promise.reject(e)));
       await this.ctx.state.close();
     } finally {
       await this.releaseLock();

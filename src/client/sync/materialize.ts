@@ -1,8 +1,9 @@
 import crypto from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ServerRefusal } from '../api/errors.js';
-import { contentHash } from '../chunking/hashChunks.js';
+import { contentHash, type FileChunk } from '../chunking/hashChunks.js';
 import { describeLocalFile } from '../local/describe.js';
 import { sameStat, statFile, statOf } from '../local/scan.js';
 import { isErrno } from '../state/files.js';
@@ -19,11 +20,16 @@ export interface Download {
 
 export type Outcome = 'placed' | 'adopted' | 'conflict' | 'skipped';
 
+/** What is at a download's path: the version already, bytes that may be replaced (with their stat), or bytes to keep. */
+export type Assessed =
+  | { readonly kind: 'same'; readonly stat: LocalStat; readonly chunks: readonly FileChunk[] }
+  | { readonly kind: 'replaceable' | 'keep'; readonly expected: LocalStat | null };
+
 /**
  * Which local bytes may be replaced: those of the synced entry, unchanged since (same stat, or same
  * content hash as the synced version). Answers 'same' when the local file already is the version.
  */
-const assessLocal = async (ctx: SyncContext, item: Download): Promise<{ kind: 'same'; stat: LocalStat; chunks: Awaited<ReturnType<typeof describeLocalFile>>['chunks'] } | { kind: 'replaceable' | 'keep'; expected: LocalStat | null }> => {
+export const assessLocal = async (ctx: SyncContext, item: Download): Promise<Assessed> => {
   const file = absPath(ctx, item.path);
   const synced = ctx.state.synced.get(item.path);
   const ours = synced?.kind === 'file' && synced.nodeId === item.nodeId ? synced : null;
@@ -41,31 +47,86 @@ const assessLocal = async (ctx: SyncContext, item: Download): Promise<{ kind: 's
   return { kind: 'keep', expected: null };
 };
 
+/** The local file already is the version: recorded as synced, nothing written. */
+export const adopt = (ctx: SyncContext, item: Download, assessed: Extract<Assessed, { kind: 'same' }>, progress: TransferProgress): 'adopted' => {
+  ctx.state.setSynced(item.path, {
+    kind: 'file',
+    nodeId: item.nodeId,
+    versionId: item.version.versionId,
+    contentHash: item.version.contentHash,
+    chunks: assessed.chunks,
+    stat: assessed.stat,
+  });
+  progress.advance(item.version.size, 1);
+  return 'adopted';
+};
+
+/** lstat without the thread pool; null when nothing is there. */
+const lstatNow = (file: string): fsSync.Stats | null => {
+  try {
+    return fsSync.lstatSync(file);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return null;
+    throw e;
+  }
+};
+
+/**
+ * Renames a built version (temp, complete and fsynced, whose stat is `stat`) to the item's path and
+ * records it as synced. Local bytes changed since the assessment are never overwritten: they move
+ * aside as a conflicted copy first. The check and the rename are synchronous calls inside the
+ * rename slot: the slot is one at a time for the whole folder, and an async call there would wait
+ * for a thread-pool thread behind other downloads' fsyncs.
+ */
+export const placeBuilt = async (
+  ctx: SyncContext,
+  item: Download,
+  assessed: Exclude<Assessed, { kind: 'same' }>,
+  temp: string,
+  chunks: readonly FileChunk[],
+  stat: LocalStat,
+  progress: TransferProgress,
+): Promise<'placed' | 'conflict'> => {
+  const file = absPath(ctx, item.path);
+  let conflict = false;
+  await ctx.renameSlot(async () => {
+    const now = lstatNow(file);
+    const replaceable = now === null || (now.isFile() && assessed.kind === 'replaceable' && assessed.expected !== null && sameStat(statOf(now), assessed.expected));
+    if (!replaceable) conflict = (await moveAsideUnlocked(ctx, item.path, 'conflict', 'changed here and on another device')) !== null;
+    fsSync.renameSync(temp, file);
+  });
+  // The rename is made durable with the others of this batch, before the journal records it.
+  ctx.dirtyDirs.add(path.dirname(file));
+  // The stat of the bytes written, taken before the rename (which keeps size, mtime and inode): an
+  // edit made right after the rename is then a change the next scan sees, never taken for synced.
+  ctx.state.setSynced(item.path, {
+    kind: 'file',
+    nodeId: item.nodeId,
+    versionId: item.version.versionId,
+    contentHash: item.version.contentHash,
+    chunks,
+    stat,
+  });
+  progress.advance(0, 1);
+  return conflict ? 'conflict' : 'placed';
+};
+
+/** A temp file for a version being built, in .strata/tmp (never a partial file in the folder itself). */
+export const tempFor = (ctx: SyncContext): string => path.join(ctx.layout.tmp, `${crypto.randomUUID()}.part`);
+
 /**
  * Puts the remote version at its path: built in .strata/tmp (local chunks copied, others fetched,
  * all verified), fsynced, renamed into place. Local bytes changed since the last sync are never
  * overwritten: they move aside as a conflicted copy first (and are uploaded as a new file).
  */
 export const materialize = async (ctx: SyncContext, item: Download, progress: TransferProgress): Promise<Outcome> => {
-  const file = absPath(ctx, item.path);
   const assessed = await assessLocal(ctx, item);
-  if (assessed.kind === 'same') {
-    ctx.state.setSynced(item.path, {
-      kind: 'file',
-      nodeId: item.nodeId,
-      versionId: item.version.versionId,
-      contentHash: item.version.contentHash,
-      chunks: assessed.chunks,
-      stat: assessed.stat,
-    });
-    progress.advance(item.version.size, 1);
-    return 'adopted';
-  }
-  const temp = path.join(ctx.layout.tmp, `${crypto.randomUUID()}.part`);
+  if (assessed.kind === 'same') return adopt(ctx, item, assessed, progress);
+  const temp = tempFor(ctx);
   try {
-    let chunks;
+    let built;
     try {
-      chunks = await buildVersion(ctx, item.nodeId, item.version, temp, progress);
+      built = await buildVersion(ctx, item.nodeId, item.version, temp, progress);
     } catch (e) {
       // Superseded or purged since it was pulled: the next pull says what is there now.
       if (e instanceof ServerRefusal && (e.code === 'not_found' || e.code === 'gone')) return 'skipped';
@@ -75,30 +136,8 @@ export const materialize = async (ctx: SyncContext, item: Download, progress: Tr
       }
       throw e;
     }
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    let conflict = false;
-    await ctx.renameSlot(async () => {
-      const now = await fs.lstat(file).catch((e: unknown) => (isErrno(e, 'ENOENT', 'ENOTDIR') ? null : Promise.reject(e)));
-      const replaceable = now === null || (now.isFile() && assessed.kind === 'replaceable' && assessed.expected !== null && sameStat(statOf(now), assessed.expected));
-      if (!replaceable) {
-        conflict = (await moveAsideUnlocked(ctx, item.path, 'conflict', 'changed here and on another device')) !== null;
-      }
-      await fs.rename(temp, file);
-    });
-    // The rename is made durable with the others of this batch, before the journal records it.
-    ctx.dirtyDirs.add(path.dirname(file));
-    const stat = await statFile(file);
-    if (stat === null) return 'skipped';
-    ctx.state.setSynced(item.path, {
-      kind: 'file',
-      nodeId: item.nodeId,
-      versionId: item.version.versionId,
-      contentHash: item.version.contentHash,
-      chunks,
-      stat,
-    });
-    progress.advance(0, 1);
-    return conflict ? 'conflict' : 'placed';
+    await fs.mkdir(path.dirname(absPath(ctx, item.path)), { recursive: true });
+    return await placeBuilt(ctx, item, assessed, temp, built.chunks, built.stat, progress);
   } finally {
     await fs.rm(temp, { force: true });
   }

@@ -1,7 +1,7 @@
 import { contentHash, type FileChunk } from '../chunking/hashChunks.js';
-import { describeLocalFile } from '../local/describe.js';
+import { describeLocalFile, describeSmallFile, ONE_CHUNK_BYTES } from '../local/describe.js';
 import { depthOf, parentOf } from '../local/names.js';
-import { sameStat, statFile, type Scan } from '../local/scan.js';
+import { sameStat, statFile, statFileNow, yieldToEventLoop, type Scan } from '../local/scan.js';
 import { FolderProblem } from '../state/layout.js';
 import type { LocalStat, SyncedEntry } from '../state/model.js';
 import { isWithin } from '../state/store.js';
@@ -50,14 +50,18 @@ export interface PushPlan {
 const MASS_DELETE_FILES = 100;
 
 const NEW = 'new:';
+// Large files are read and hashed this many at a time (reads overlap hashing).
+const DESCRIBES_IN_FLIGHT = 4;
+const YIELD_EVERY = 64;
 
 /** Chunks and hashes a file, or answers null when it changed while being read (not stable yet). */
 const describeStable = async (ctx: SyncContext, rel: string, stat: LocalStat): Promise<readonly FileChunk[] | null> => {
   const cached = ctx.described.get(rel);
   if (cached !== undefined && sameStat(cached.stat, stat)) return cached.chunks;
   const file = absPath(ctx, rel);
-  const described = await describeLocalFile(file, stat.size).catch(() => null);
-  const after = await statFile(file);
+  const small = stat.size < ONE_CHUNK_BYTES;
+  const described = await (small ? describeSmallFile(file) : describeLocalFile(file, stat.size)).catch(() => null);
+  const after = small ? statFileNow(file) : await statFile(file);
   if (described === null || after === null || !sameStat(after, stat)) return null;
   ctx.described.set(rel, { stat, chunks: described.chunks });
   return described.chunks;
@@ -163,11 +167,14 @@ export const planPush = async (ctx: SyncContext, scan: Scan, now = Date.now()): 
     if (!sameStat(synced.stat, e.stat)) changed.push(p);
   }
 
-  // Describe what is new or changed (chunks and hashes, reused when the stat has not moved).
+  // Describe what is new or changed (chunks and hashes, reused when the stat has not moved). Small
+  // files are read synchronously: the event loop is served every few of them.
   const chunksOf = new Map<string, readonly FileChunk[]>();
-  await forEachLimit([...unmatched, ...changed], 4, async (p) => {
+  let described = 0;
+  await forEachLimit([...unmatched, ...changed], DESCRIBES_IN_FLIGHT, async (p) => {
     const e = local.get(p);
     if (e?.kind !== 'file') return;
+    if (++described % YIELD_EVERY === 0) await yieldToEventLoop();
     const chunks = await describeStable(ctx, p, e.stat);
     if (chunks === null) unstable.push(p);
     else chunksOf.set(p, chunks);

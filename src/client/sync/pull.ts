@@ -3,7 +3,9 @@ import { fsyncDir, isErrno } from '../state/files.js';
 import { decodeEvent, applyRemoteEvent, remotePath } from '../remote/tree.js';
 import { forEachLimit } from '../transfer/limit.js';
 import { absPath, type SyncContext } from './context.js';
-import { materialize, type Download } from './materialize.js';
+import { batchable, partition } from './batching.js';
+import { materialize, type Download, type Outcome } from './materialize.js';
+import { materializeMany } from './materializeMany.js';
 import { diffSynced, placeNodes, removeDeadFiles, removeDeadFolders } from './structure.js';
 
 const PAGE = 5000;
@@ -82,19 +84,21 @@ export const reconcile = async (ctx: SyncContext): Promise<ReconcileResult> => {
   if (due.length > 0) {
     const progress = ctx.reporter.transfer('download', due.reduce((sum, d) => sum + d.version.size, 0), due.length);
     let lastFlush = Date.now();
+    const done = async (outcome: Outcome): Promise<void> => {
+      if (outcome === 'conflict') conflicts++;
+      if (outcome === 'skipped') deferred++;
+      else changed++;
+      if (Date.now() - lastFlush > FLUSH_EVERY_MS) {
+        lastFlush = Date.now();
+        await checkpoint(ctx);
+      }
+    };
     try {
       // Small files first: many finish early, and the big ones can then copy chunks from them.
       due.sort((a, b) => a.version.size - b.version.size);
-      await forEachLimit(due, ctx.options.fileConcurrency, async (item) => {
-        const outcome = await materialize(ctx, item, progress);
-        if (outcome === 'conflict') conflicts++;
-        if (outcome === 'skipped') deferred++;
-        else changed++;
-        if (Date.now() - lastFlush > FLUSH_EVERY_MS) {
-          lastFlush = Date.now();
-          await checkpoint(ctx);
-        }
-      });
+      const [small, large] = partition(due, (d) => batchable(ctx, d.version.size));
+      await materializeMany(ctx, small, progress, done);
+      await forEachLimit(large, ctx.options.fileConcurrency, async (item) => done(await materialize(ctx, item, progress)));
     } finally {
       progress.done();
       await checkpoint(ctx);

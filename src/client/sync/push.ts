@@ -4,25 +4,13 @@ import { ServerRefusal } from '../api/errors.js';
 import { baseOf, parentOf } from '../local/names.js';
 import type { PendingCommit } from '../state/model.js';
 import { forEachLimit } from '../transfer/limit.js';
-import { FileChanged, sendCommit } from '../transfer/upload.js';
+import { batchable, partition } from './batching.js';
+import { batchesOf, BATCHES_IN_FLIGHT, sendCommitBatch } from './commitBatch.js';
+import { isStale, runCommit, type PushResult } from './commits.js';
 import { absPath, type SyncContext, type TransferProgress } from './context.js';
-import type { PushPlan } from './plan.js';
+import type { FolderOp, PushPlan, UploadOp } from './plan.js';
 
-/**
- * Refusals that mean "the server moved on since the last pull" (or the file under us did): the
- * step is dropped, and the next round pulls, reconciles and plans again from what is there now.
- */
-const STALE = new Set(['version_conflict', 'not_found', 'name_conflict', 'cycle', 'gone', 'missing_chunks']);
-const isStale = (e: unknown): boolean => e instanceof FileChanged || (e instanceof ServerRefusal && STALE.has(e.code));
-
-const UPLOAD_BATCH = 128;
-
-export interface PushResult {
-  /** Calls that changed the server. */
-  readonly done: number;
-  /** Steps dropped because the server or the file changed meanwhile: another round is due. */
-  readonly stale: number;
-}
+export type { PushResult } from './commits.js';
 
 /** The node id of the synced folder at rel, or null when it is not synced (yet). */
 const folderId = (ctx: SyncContext, rel: string): string | null => {
@@ -31,31 +19,50 @@ const folderId = (ctx: SyncContext, rel: string): string | null => {
   return entry?.kind === 'folder' ? entry.nodeId : null;
 };
 
+// Large files' commits are prepared this many at a time (one journal line each time).
+const UPLOAD_BATCH = 128;
+
+const chunkBytes = (chunks: readonly { readonly size: number }[]): number => chunks.reduce((t, c) => t + c.size, 0);
+const bytesOf = (p: PendingCommit): number => chunkBytes(p.chunks);
+
 /**
- * Sends a prepared commit and records its answer. resumed: found in the journal after a restart.
- * Answers whether the server took it.
+ * Folder steps (parents first) in waves whose steps can run at once: new folders side by side. A
+ * move, or a new folder inside one made in the current wave, starts the next wave.
  */
-export const runCommit = async (ctx: SyncContext, pending: PendingCommit, progress: TransferProgress, resumed: boolean): Promise<'done' | 'stale'> => {
-  try {
-    const answer = await sendCommit(ctx, pending, progress, resumed);
-    ctx.state.setSynced(pending.path, {
-      kind: 'file',
-      nodeId: answer.fileId,
-      versionId: answer.versionId,
-      contentHash: pending.contentHash,
-      chunks: pending.chunks,
-      stat: pending.stat,
-    });
-    ctx.state.dropPending(pending.key);
-    progress.advance(0, 1);
-    return 'done';
-  } catch (e) {
-    if (!isStale(e)) throw e;
-    if (e instanceof ServerRefusal && e.code === 'version_conflict')
-      ctx.reporter.info(`${pending.path} changed on another device too: pulling that version first`);
-    ctx.state.dropPending(pending.key);
-    return 'stale';
+const wavesOf = (ops: readonly FolderOp[]): FolderOp[][] => {
+  const waves: FolderOp[][] = [];
+  let wave: FolderOp[] = [];
+  let made = new Set<string>();
+  for (const op of ops) {
+    if (op.kind === 'move' || made.has(parentOf(op.path))) {
+      if (wave.length > 0) waves.push(wave);
+      [wave, made] = [[], new Set()];
+    }
+    if (op.kind === 'move') waves.push([op]);
+    else {
+      wave.push(op);
+      made.add(op.path);
+    }
   }
+  if (wave.length > 0) waves.push(wave);
+  return waves;
+};
+
+/** Small files' commits through the batch calls, a few batches at a time; the others one by one. */
+const sendPending = async (ctx: SyncContext, pending: readonly PendingCommit[], progress: TransferProgress, resumed: boolean): Promise<PushResult> => {
+  let done = 0;
+  let stale = 0;
+  const [small, large] = partition(pending, (p) => batchable(ctx, bytesOf(p)));
+  await forEachLimit(batchesOf(small, bytesOf), BATCHES_IN_FLIGHT, async (batch) => {
+    const result = await sendCommitBatch(ctx, batch, progress, resumed);
+    done += result.done;
+    stale += result.stale;
+  });
+  await forEachLimit(large, ctx.options.fileConcurrency, async (p) => {
+    if ((await runCommit(ctx, p, progress, resumed)) === 'done') done++;
+    else stale++;
+  });
+  return { done, stale };
 };
 
 /** Commits found in the journal at start: sent again with their keys (the server answers at most once). */
@@ -63,19 +70,13 @@ export const resumeCommits = async (ctx: SyncContext): Promise<PushResult> => {
   const pending = [...ctx.state.pending.values()];
   if (pending.length === 0) return { done: 0, stale: 0 };
   ctx.reporter.info(`resuming ${pending.length} upload(s) interrupted earlier`);
-  const progress = ctx.reporter.transfer('upload', pending.reduce((s, p) => s + p.chunks.reduce((t, c) => t + c.size, 0), 0), pending.length);
-  let done = 0;
-  let stale = 0;
+  const progress = ctx.reporter.transfer('upload', pending.reduce((s, p) => s + bytesOf(p), 0), pending.length);
   try {
-    await forEachLimit(pending, ctx.options.fileConcurrency, async (p) => {
-      if ((await runCommit(ctx, p, progress, true)) === 'done') done++;
-      else stale++;
-    });
+    return await sendPending(ctx, pending, progress, true);
   } finally {
     progress.done();
     await ctx.state.flush();
   }
-  return { done, stale };
 };
 
 /** Tells the server what the plan says, in dependency order: folders, moves, uploads, deletes. */
@@ -93,12 +94,12 @@ export const executePush = async (ctx: SyncContext, plan: PushPlan): Promise<Pus
     }
   };
 
-  for (const op of plan.folderOps) {
+  const folderStep = async (op: FolderOp): Promise<void> => {
     const target = op.kind === 'mkdir' ? op.path : op.to;
     const parentId = folderId(ctx, parentOf(target));
     if (parentId === null) {
       stale++;
-      continue;
+      return;
     }
     await attempt(async () => {
       if (op.kind === 'move') {
@@ -119,7 +120,8 @@ export const executePush = async (ctx: SyncContext, plan: PushPlan): Promise<Pus
       state.setSynced(op.path, { kind: 'folder', nodeId, ino: op.ino });
       state.setKept(op.path, false);
     });
-  }
+  };
+  for (const wave of wavesOf(plan.folderOps)) await forEachLimit(wave, ctx.options.commitConcurrency, folderStep);
   await state.flush();
 
   await forEachLimit(plan.fileMoves, ctx.options.fileConcurrency, async (op) => {
@@ -138,37 +140,41 @@ export const executePush = async (ctx: SyncContext, plan: PushPlan): Promise<Pus
 
   if (plan.uploads.length > 0) {
     const progress = ctx.reporter.transfer('upload', plan.uploads.reduce((s, u) => s + u.stat.size, 0), plan.uploads.length);
-    try {
-      for (let i = 0; i < plan.uploads.length; i += UPLOAD_BATCH) {
-        const batch: PendingCommit[] = [];
-        for (const op of plan.uploads.slice(i, i + UPLOAD_BATCH)) {
-          const parentId = folderId(ctx, parentOf(op.path));
-          if (parentId === null) {
-            stale++;
-            continue;
-          }
-          const pending: PendingCommit = {
-            key: crypto.randomUUID(),
-            path: op.path,
-            parentId,
-            name: baseOf(op.path),
-            fileId: op.nodeId,
-            baseVersionId: op.baseVersionId,
-            contentHash: op.contentHash,
-            chunks: op.chunks,
-            stat: op.stat,
-          };
-          state.setPending(pending);
-          batch.push(pending);
+    /** The commits of these steps, each with a fresh key, on disk before the first leaves: a retry after a crash reuses the keys. */
+    const prepare = async (ops: readonly UploadOp[]): Promise<PendingCommit[]> => {
+      const batch: PendingCommit[] = [];
+      for (const op of ops) {
+        const parentId = folderId(ctx, parentOf(op.path));
+        if (parentId === null) {
+          stale++;
+          continue;
         }
-        // The keys are on disk before the first commit leaves: a retry after a crash reuses them.
-        await state.flush();
-        await forEachLimit(batch, ctx.options.fileConcurrency, async (pending) => {
-          if ((await runCommit(ctx, pending, progress, false)) === 'done') done++;
-          else stale++;
-        });
-        await state.flush();
+        const pending: PendingCommit = {
+          key: crypto.randomUUID(),
+          path: op.path,
+          parentId,
+          name: baseOf(op.path),
+          fileId: op.nodeId,
+          baseVersionId: op.baseVersionId,
+          contentHash: op.contentHash,
+          chunks: op.chunks,
+          stat: op.stat,
+        };
+        state.setPending(pending);
+        batch.push(pending);
       }
+      await state.flush();
+      return batch;
+    };
+    const send = async (ops: readonly UploadOp[]): Promise<void> => {
+      const result = await sendPending(ctx, await prepare(ops), progress, false);
+      done += result.done;
+      stale += result.stale;
+    };
+    try {
+      const [small, large] = partition(plan.uploads, (op) => batchable(ctx, chunkBytes(op.chunks)));
+      await forEachLimit(batchesOf(small, (op) => chunkBytes(op.chunks)), BATCHES_IN_FLIGHT, send);
+      for (let i = 0; i < large.length; i += UPLOAD_BATCH) await send(large.slice(i, i + UPLOAD_BATCH));
     } finally {
       progress.done();
       await state.flush();

@@ -96,7 +96,9 @@ const placeMove = async (ctx: SyncContext, from: string, to: string): Promise<vo
   const entry = ctx.state.synced.get(from);
   if (entry === undefined) return;
   const source = await lstatOrNull(absPath(ctx, from));
-  const isSame = source !== null && source.ino === inoOf(entry) && source.isDirectory() === (entry.kind === 'folder');
+  // What is at the synced path goes along, edited or not (an editor's save-by-rename gives the file
+  // a new inode: it is still this node's file).
+  const isSame = source !== null && (entry.kind === 'folder' ? source.isDirectory() : source.isFile());
   await fs.mkdir(path.dirname(absPath(ctx, to)), { recursive: true });
   await ctx.renameSlot(async () => {
     const target = await lstatOrNull(absPath(ctx, to));

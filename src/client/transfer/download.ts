@@ -3,14 +3,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ChunkHash, NonNegativeInt } from '../../domain/ids.js';
 import type { FileChunk } from '../chunking/hashChunks.js';
-import type { RemoteVersion } from '../state/model.js';
+import { statOf } from '../local/scan.js';
+import type { LocalStat, RemoteVersion } from '../state/model.js';
 import { absPath, type SyncContext, type TransferProgress } from '../sync/context.js';
 import { forEachLimit } from './limit.js';
 
 const SMALL_FILE = 1024 * 1024;
 const LOCAL_COPIES_IN_FLIGHT = 4;
 
-const sha256 = (bytes: Uint8Array): string => crypto.createHash('sha256').update(bytes).digest('hex');
+export const sha256 = (bytes: Uint8Array): string => crypto.createHash('sha256').update(bytes).digest('hex');
 
 /** A chunk whose bytes did not hash to its name: a server or transport fault, never written into a file. */
 export class CorruptChunk extends Error {
@@ -49,7 +50,7 @@ export const readRange = async (file: string, offset: number, size: number): Pro
 };
 
 /** The chunk's bytes from some synced local file holding it, checked against its SHA-256; null if none has them any more. */
-const localCopy = async (ctx: SyncContext, hash: string): Promise<Buffer | null> => {
+export const localCopy = async (ctx: SyncContext, hash: string): Promise<Buffer | null> => {
   for (const place of ctx.state.chunks.locate(hash)) {
     const bytes = await readRange(absPath(ctx, place.path), place.offset, place.size);
     if (bytes !== null && sha256(bytes) === hash) return bytes;
@@ -98,9 +99,15 @@ const streamContent = async (ctx: SyncContext, fileId: string, version: RemoteVe
 /**
  * Writes the version's bytes into temp, fsynced: chunks already held by a local synced file are
  * copied from it, the others fetched; every chunk's SHA-256 is checked before it is written.
- * Answers the chunks with their offsets.
+ * Answers the chunks with their offsets, and the stat of the file written.
  */
-export const buildVersion = async (ctx: SyncContext, fileId: string, version: RemoteVersion, temp: string, progress: TransferProgress): Promise<FileChunk[]> => {
+export const buildVersion = async (
+  ctx: SyncContext,
+  fileId: string,
+  version: RemoteVersion,
+  temp: string,
+  progress: TransferProgress,
+): Promise<{ chunks: FileChunk[]; stat: LocalStat }> => {
   const chunks = withOffsets(version.chunks);
   await fs.mkdir(path.dirname(temp), { recursive: true });
   const handle = await fs.open(temp, 'w', 0o644);
@@ -146,8 +153,8 @@ export const buildVersion = async (ctx: SyncContext, fileId: string, version: Re
     }
     await handle.truncate(version.size);
     await handle.sync();
+    return { chunks, stat: statOf(await handle.stat()) };
   } finally {
     await handle.close();
   }
-  return chunks;
 };

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { CommitAnswer } from '../api/codecs.js';
 import { ServerRefusal } from '../api/errors.js';
+import type { CommitBody } from '../api/v1.js';
 import type { PendingCommit } from '../state/model.js';
 import { absPath, type SyncContext, type TransferProgress } from '../sync/context.js';
 import { readRange } from './download.js';
@@ -12,17 +13,19 @@ export class FileChanged extends Error {
 
 const sizeOf = (pending: PendingCommit): number => pending.chunks.reduce((sum, c) => sum + c.size, 0);
 
-const commit = (ctx: SyncContext, pending: PendingCommit): Promise<CommitAnswer> =>
-  ctx.commitSlot(() => ctx.api.commit({
-    parentId: pending.parentId,
-    name: pending.name,
-    fileId: pending.fileId,
-    baseVersionId: pending.baseVersionId,
-    chunks: pending.chunks,
-    size: sizeOf(pending),
-    modifiedAt: new Date(pending.stat.mtimeMs).toISOString(),
-    idempotencyKey: pending.key,
-  }));
+/** What commit (or one item of commit_batch) is sent for a prepared commit. */
+export const commitBodyOf = (pending: PendingCommit): CommitBody => ({
+  parentId: pending.parentId,
+  name: pending.name,
+  fileId: pending.fileId,
+  baseVersionId: pending.baseVersionId,
+  chunks: pending.chunks,
+  size: sizeOf(pending),
+  modifiedAt: new Date(pending.stat.mtimeMs).toISOString(),
+  idempotencyKey: pending.key,
+});
+
+const commit = (ctx: SyncContext, pending: PendingCommit): Promise<CommitAnswer> => ctx.commitSlot(() => ctx.api.commit(commitBodyOf(pending)));
 
 /** Sends the chunks upload_request says the workspace lacks, read from the file and checked against their hash. */
 const sendMissing = async (ctx: SyncContext, pending: PendingCommit, progress: TransferProgress): Promise<void> => {

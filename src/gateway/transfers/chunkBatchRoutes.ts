@@ -5,10 +5,11 @@ import * as t from 'io-ts';
 import { MAX_CHUNK_BYTES } from '../../domain/chunks.js';
 import { ChunkHash, NonNegativeInt } from '../../domain/ids.js';
 import { recordVerifiedUploads } from '../../maintenance/gc/fence.js';
+import type { BlobStore } from '../../storage/blobs/port.js';
 import { CHUNK_RECORDS_TYPE, MAX_RECORDS, MAX_RECORDS_BYTES, RECORD_HEADER_BYTES, decodeRecords, recordHeader, recordsLength } from '../../protocol/chunkRecords.js';
 import { ApiError } from '../http/errors.js';
 import { defineRoute, sameWorkspace } from '../http/route.js';
-import { storeCall, streamSegments } from './blobCalls.js';
+import { ChunkLostError, storeCall, streamSegments } from './blobCalls.js';
 import { OpaqueId } from './codecs.js';
 import type { TransferContext } from './context.js';
 import { segmentsOf } from './ranges.js';
@@ -43,6 +44,54 @@ const forEachLimit = async <A>(items: readonly A[], limit: number, fn: (a: A) =>
     while (next < items.length) await fn(items[next++] as A);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+};
+
+/** A chunk's bytes, whole (chunks of a fetch are small: the batch is at most 64 MiB). */
+const wholeChunk = async (blobs: BlobStore, chunk: { hash: ChunkHash; size: number }): Promise<Buffer> => {
+  const pieces: Buffer[] = [];
+  for await (const piece of (await streamSegments(blobs, segmentsOf([chunk], 0, chunk.size - 1))) as AsyncIterable<Buffer>) pieces.push(piece);
+  const bytes = Buffer.concat(pieces);
+  if (bytes.length !== chunk.size) throw new ChunkLostError(`chunk ${chunk.hash} ended ${chunk.size - bytes.length} bytes short`);
+  return bytes;
+};
+
+/** Bytes read ahead of the one being sent: enough to keep the store busy, bounded for memory. */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+const READ_AHEAD_CHUNKS = 32;
+
+/**
+ * Reads items in order with several reads in flight (one chunk at a time leaves the store idle
+ * between a small chunk's open and the next), within READ_AHEAD_BYTES/CHUNKS of the next one due.
+ * start() fills the window and waits for the first item (a store that is down surfaces then);
+ * next() answers each item's bytes, in order.
+ */
+const readAhead = <A extends { size: number }>(items: readonly A[], read: (item: A) => Promise<Buffer>) => {
+  const started: Promise<Buffer>[] = [];
+  let due = 0;
+  const fill = () => {
+    let bytes = 0;
+    for (let i = due; i < started.length; i++) bytes += (items[i] as A).size;
+    while (started.length < items.length && started.length - due < READ_AHEAD_CHUNKS && (started.length === due || bytes < READ_AHEAD_BYTES)) {
+      const item = items[started.length] as A;
+      const reading = read(item);
+      // Read ahead of need: a failure is reported when its turn comes, never as an unhandled rejection.
+      reading.catch(() => undefined);
+      started.push(reading);
+      bytes += item.size;
+    }
+  };
+  return {
+    start: async (): Promise<void> => {
+      fill();
+      await started[0];
+    },
+    next: async (): Promise<Buffer> => {
+      fill();
+      const bytes = await (started[due] as Promise<Buffer>);
+      due++;
+      return bytes;
+    },
+  };
 };
 
 /**
@@ -103,13 +152,13 @@ export const chunkBatchRoutes = async (app: FastifyInstance, ctx: TransferContex
       const total = recordsLength(chunks.map((c) => c.size));
       if (total - chunks.length * RECORD_HEADER_BYTES > MAX_RECORDS_BYTES)
         throw new ApiError('payload_too_large', `At most ${MAX_RECORDS_BYTES} bytes of chunks per request.`, { limit: MAX_RECORDS_BYTES });
-      // The first chunk is opened before answering, so a store that is down is a 503, not a cut-off body.
-      const first = await streamSegments(deps.blobs, segmentsOf([chunks[0] as (typeof chunks)[0]], 0, (chunks[0] as (typeof chunks)[0]).size - 1));
+      const ahead = readAhead(chunks, (chunk) => wholeChunk(deps.blobs, chunk));
+      // The first chunk is read before answering, so a store that is down is a 503, not a cut-off body.
+      await ahead.start();
       async function* records(): AsyncGenerator<Uint8Array> {
-        for (const [i, chunk] of chunks.entries()) {
+        for (const chunk of chunks) {
           yield recordHeader(chunk.hash, chunk.size);
-          const bytes = i === 0 ? first : await streamSegments(deps.blobs, segmentsOf([chunk], 0, chunk.size - 1));
-          for await (const piece of bytes as AsyncIterable<Buffer>) yield piece;
+          yield await ahead.next();
         }
       }
       deps.metrics.bytesOut.inc(total);

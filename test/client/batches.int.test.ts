@@ -1,0 +1,122 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contentHash, describeFile } from '../../src/client/chunking/hashChunks.js';
+import type { PendingCommit } from '../../src/client/state/model.js';
+import { silentReporter, type Reporter } from '../../src/client/sync/context.js';
+import { SyncEngine } from '../../src/client/sync/engine.js';
+import { sendMissingChunks } from '../../src/client/transfer/batchUpload.js';
+import { commitBodyOf } from '../../src/client/transfer/upload.js';
+import { FAST, newAccount, newDevice, noise, startServer, treeOf, type TestDevice, type TestServer } from './support/harness.js';
+import { startHttpProxy, type HttpProxy, type Interference } from './support/httpProxy.js';
+
+const BATCH_ROUTES = [/\/chunks\/missing$/, /\/chunks$/, /\/chunks\/fetch$/, /\/files\/commit_batch$/];
+const isBatchCall = (path: string) => BATCH_ROUTES.some((r) => r.test(path));
+const ignoreProgress = { advance: () => undefined, done: () => undefined };
+
+/** The workspace's FileVersionCommitted events, as the server has them. */
+const committed = async (device: TestDevice) => {
+  const engine = await SyncEngine.open(device.dir, silentReporter, FAST);
+  try {
+    const events = [];
+    for (let cursor = 0; ; ) {
+      const page = await engine.ctx.api.changes(cursor);
+      events.push(...page.events);
+      cursor = page.cursor;
+      if (!page.hasMore) break;
+    }
+    return events.filter((e) => e.type === 'FileVersionCommitted');
+  } finally {
+    await engine.close();
+  }
+};
+
+describe('small files sent and fetched many to a request', () => {
+  let server: TestServer;
+  let interference: (method: string, path: string) => Interference = () => 'pass';
+  let proxy: HttpProxy;
+  const devices: TestDevice[] = [];
+  beforeAll(async () => {
+    server = await startServer();
+    proxy = await startHttpProxy(server.url, (method, path) => interference(method, path));
+  });
+  afterAll(async () => {
+    for (const d of devices) d.cleanup();
+    await proxy?.close();
+    await server?.close();
+  });
+  const pair = async (options: { bVia?: string; aVia?: string } = {}) => {
+    const account = await newAccount(server);
+    const a = await newDevice(server, account, 'laptop', { via: options.aVia });
+    const b = await newDevice(server, account, 'desktop', { via: options.bVia });
+    devices.push(a, b);
+    return { a, b };
+  };
+
+  it('after a crash between a commit_batch and its answer, half the batch never sent: the retry commits each file once and sends no chunk twice', async () => {
+    const { a } = await pair();
+    await a.sync();
+    for (let i = 0; i < 20; i++) a.write(`n${i}.txt`, noise(100 + i * 37, i));
+    const engine = await SyncEngine.open(a.dir, silentReporter, FAST);
+    const pending: PendingCommit[] = [];
+    for (let i = 0; i < 20; i++) {
+      const rel = `n${i}.txt`;
+      const { chunks } = await describeFile(a.file(rel));
+      const stat = fs.statSync(a.file(rel));
+      const { rootId } = engine.ctx.config;
+      pending.push({ key: `crash-${i}`, path: rel, parentId: rootId, name: rel, fileId: null, baseVersionId: null, contentHash: contentHash(chunks), chunks, stat: { size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino } });
+    }
+    for (const p of pending) engine.ctx.state.setPending(p);
+    await engine.ctx.state.flush();
+    // The first half reaches the server, chunks and commits; the answer never reaches the journal.
+    const sent = pending.slice(0, 10);
+    expect(await sendMissingChunks(engine.ctx, sent, ignoreProgress)).toEqual(new Set());
+    const answer = await engine.ctx.api.commitBatch(sent.map(commitBodyOf));
+    expect(answer.results.map((r) => r.status)).toEqual(Array(10).fill(201));
+    await engine.close();
+
+    const bytes = await server.bytesIn();
+    const before = await server.requests('POST', '/v1/files/commit_batch');
+    expect((await a.sync()).inSync).toBe(true);
+    // Only the second half's bytes travelled; the first half was answered from its keys.
+    expect((await server.bytesIn()) - bytes).toBe(pending.slice(10).reduce((sum, p) => sum + p.stat.size, 0));
+    expect((await server.requests('POST', '/v1/files/commit_batch')) - before).toBe(2);
+    const versions = await committed(a);
+    expect(versions).toHaveLength(20);
+    expect(new Set(versions.map((v) => v.nodeId)).size).toBe(20);
+    expect(versions.slice(0, 10).map((v) => v.data.versionId)).toEqual(answer.results.map((r) => ('versionId' in r ? r.versionId : null)));
+  });
+
+  it('from a server without the batch calls: every file one at a time, the same tree', async () => {
+    interference = (_method, path) => (isBatchCall(path) ? 'no_route' : 'pass');
+    try {
+      const { a, b } = await pair({ aVia: proxy.url, bVia: proxy.url });
+      for (let i = 0; i < 30; i++) a.write(`old/o${i}.txt`, noise(200 + i, 100 + i));
+      const [commits, contents] = [await server.requests('POST', '/v1/files/commit'), await server.requests('GET', '/v1/files/:fileId/content')];
+      expect((await a.sync()).inSync).toBe(true);
+      expect((await b.sync()).inSync).toBe(true);
+      expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
+      expect((await server.requests('POST', '/v1/files/commit')) - commits).toBe(30);
+      expect((await server.requests('GET', '/v1/files/:fileId/content')) - contents).toBe(30);
+    } finally {
+      interference = () => 'pass';
+    }
+  });
+
+  it('a chunk that arrives damaged is never written; its file comes with the next round', async () => {
+    const { a, b } = await pair({ bVia: proxy.url });
+    for (let i = 0; i < 20; i++) a.write(`photos/p${i}.jpg`, noise(1000 + i, 300 + i));
+    expect((await a.sync()).inSync).toBe(true);
+    let damaged = 0;
+    interference = (_method, path) => (path.endsWith('/chunks/fetch') && damaged++ === 0 ? 'damage' : 'pass');
+    const warnings: string[] = [];
+    const reporter: Reporter = { ...silentReporter, warn: (m) => void warnings.push(m) };
+    try {
+      expect((await b.sync({}, reporter)).inSync).toBe(true);
+    } finally {
+      interference = () => 'pass';
+    }
+    expect(damaged).toBeGreaterThanOrEqual(2);
+    expect(warnings.filter((w) => w.includes('arrived damaged'))).toHaveLength(1);
+    expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
+  });
+});
