@@ -1,21 +1,13 @@
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newAccount, newDevice, noise, startServer, treeOf, type TestDevice, type TestServer } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { noise, startServer, treeOf, useServer, type TestDevice } from './support/harness.js';
 
 describe('two devices on one workspace', () => {
-  let server: TestServer;
+  const fixture = useServer(startServer);
   let a: TestDevice;
   let b: TestDevice;
   beforeAll(async () => {
-    server = await startServer();
-    const account = await newAccount(server);
-    a = await newDevice(server, account, 'laptop');
-    b = await newDevice(server, account, 'desktop');
-  });
-  afterAll(async () => {
-    a?.cleanup();
-    b?.cleanup();
-    await server?.close();
+    [a, b] = (await fixture.devicesOf('laptop', 'desktop')) as [TestDevice, TestDevice];
   });
 
   it('brings files, nested folders and empty files to the other device', async () => {
@@ -50,20 +42,10 @@ describe('two devices on one workspace', () => {
 });
 
 describe('three devices on one workspace', () => {
-  let server: TestServer;
-  const devices: TestDevice[] = [];
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(async () => {
-    for (const d of devices) d.cleanup();
-    await server?.close();
-  });
+  const fixture = useServer(startServer);
 
   it('converge to the same tree and bytes whoever changes what, ignore rules included', async () => {
-    const account = await newAccount(server);
-    const [a, b, c] = [await newDevice(server, account, 'a'), await newDevice(server, account, 'b'), await newDevice(server, account, 'c')];
-    devices.push(a, b, c);
+    const [a, b, c] = (await fixture.devicesOf('a', 'b', 'c')) as [TestDevice, TestDevice, TestDevice];
     // What the laptop keeps to itself: ignored by the built-in rules (and by .strataignore while it exists).
     const localOnly = (p: string, rules: RegExp) => rules.test(p);
     const all = async (ignored: RegExp) => {

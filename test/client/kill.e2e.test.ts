@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHttp } from '../../src/client/api/http.js';
 import { createSession } from '../../src/client/api/session.js';
 import { createApi } from '../../src/client/api/v1.js';
@@ -9,7 +9,7 @@ import { describeFile } from '../../src/client/chunking/hashChunks.js';
 import { layoutOf, readConfig } from '../../src/client/state/layout.js';
 import { ClientState } from '../../src/client/state/store.js';
 import { strata, until } from './support/cli.js';
-import { MiB, newAccount, newDevice, noise, startServer, treeOf, type TestDevice, type TestServer } from './support/harness.js';
+import { MiB, noise, startServer, treeOf, useServer, type TestDevice } from './support/harness.js';
 
 const sha = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
 
@@ -33,20 +33,9 @@ const committedVersions = async (device: TestDevice) => {
 const strays = (dir: string) => Object.keys(treeOf(dir)).filter((p) => p.endsWith('.part') || p.includes('.strata-'));
 
 describe('a client killed with SIGKILL and started again', () => {
-  let server: TestServer;
-  const devices: TestDevice[] = [];
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(async () => {
-    for (const d of devices) d.cleanup();
-    await server?.close();
-  });
+  const fixture = useServer(startServer);
   const pair = async () => {
-    const account = await newAccount(server);
-    const a = await newDevice(server, account, 'laptop');
-    const b = await newDevice(server, account, 'desktop');
-    devices.push(a, b);
+    const [a, b] = (await fixture.devicesOf('laptop', 'desktop')) as [TestDevice, TestDevice];
     return { a, b };
   };
 
@@ -54,20 +43,20 @@ describe('a client killed with SIGKILL and started again', () => {
     const { a, b } = await pair();
     const size = 40 * MiB;
     a.write('big.bin', noise(size, 48));
-    const start = await server.bytesIn();
+    const start = await fixture.server().bytesIn();
     const run = strata(['sync', a.dir, '--once']);
-    await until(async () => (await server.bytesIn()) - start >= 8 * MiB, 60_000, 5);
+    await until(async () => (await fixture.server().bytesIn()) - start >= 8 * MiB, 60_000, 5);
     run.child.kill('SIGKILL');
     expect((await run.exited).signal).toBe('SIGKILL');
     // Bodies cut off by the kill are refused and not counted; let the server finish with them.
     await new Promise((r) => setTimeout(r, 300));
-    const atKill = (await server.bytesIn()) - start;
+    const atKill = (await fixture.server().bytesIn()) - start;
     expect(atKill).toBeLessThan(size);
 
     const again = strata(['sync', a.dir, '--once']);
     expect((await again.exited).code).toBe(0);
     // Every chunk reached the server exactly once over both runs: the restart sent only what was missing.
-    expect((await server.bytesIn()) - start).toBe(size);
+    expect((await fixture.server().bytesIn()) - start).toBe(size);
     expect(await committedVersions(a)).toHaveLength(1);
     await b.sync();
     expect(sha(b.read('big.bin'))).toBe(sha(a.read('big.bin')));
@@ -104,7 +93,7 @@ describe('a client killed with SIGKILL and started again', () => {
             distinct.add(c.hash);
             bytes += c.size;
           }
-    const start = await server.bytesIn();
+    const start = await fixture.server().bytesIn();
     for (const delayMs of [1200, 1700, 2300]) {
       const run = strata(['sync', a.dir, '--once']);
       await new Promise((r) => setTimeout(r, delayMs));
@@ -113,7 +102,7 @@ describe('a client killed with SIGKILL and started again', () => {
     }
     const last = strata(['sync', a.dir, '--once']);
     expect((await last.exited).code).toBe(0);
-    expect((await server.bytesIn()) - start).toBe(bytes);
+    expect((await fixture.server().bytesIn()) - start).toBe(bytes);
     const versions = await committedVersions(a);
     expect(versions).toHaveLength(31);
     expect(new Set(versions.map((v) => v.nodeId)).size).toBe(31);
@@ -125,10 +114,10 @@ describe('a client killed with SIGKILL and started again', () => {
     const { a, b } = await pair();
     const files = 2500;
     for (let i = 0; i < files; i++) a.write(`many/d${i % 10}/f${i}.txt`, noise(1 + (i % 2048), 1000 + i));
-    const batches = await server.requests('POST', '/v1/files/commit_batch');
+    const batches = await fixture.server().requests('POST', '/v1/files/commit_batch');
     const run = strata(['sync', a.dir, '--once']);
     // Killed as the first batch is committed: the others (500 files each) are on their way.
-    await until(async () => (await server.requests('POST', '/v1/files/commit_batch')) > batches, 120_000, 2);
+    await until(async () => (await fixture.server().requests('POST', '/v1/files/commit_batch')) > batches, 120_000, 2);
     run.child.kill('SIGKILL');
     expect((await run.exited).signal).toBe('SIGKILL');
     const atKill = (await committedVersions(a)).length;

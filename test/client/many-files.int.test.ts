@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newAccount, newDevice, noise, startServerProcess, treeOf, type TestDevice } from './support/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { noise, startServerProcess, treeOf, useServer, type TestDevice } from './support/harness.js';
 
 // The 5,000 small files of the brief (STRATA_TEST_SMALL_FILES overrides; at least 1,200, so that
 // the moved folder below holds 1,000 of them).
@@ -24,26 +24,18 @@ const ROUTES = {
 type Counts = Record<keyof typeof ROUTES, number>;
 
 describe(`${FILES} small files between two devices`, () => {
-  let server: Awaited<ReturnType<typeof startServerProcess>>;
+  const fixture = useServer(startServerProcess);
   let a: TestDevice;
   let b: TestDevice;
   const counts = async (): Promise<Counts> =>
-    Object.fromEntries(await Promise.all(Object.entries(ROUTES).map(async ([name, [method, route]]) => [name, await server.requests(method, route)]))) as Counts;
+    Object.fromEntries(await Promise.all(Object.entries(ROUTES).map(async ([name, [method, route]]) => [name, await fixture.server().requests(method, route)]))) as Counts;
   const since = (before: Counts, after: Counts): Counts =>
     Object.fromEntries(Object.keys(ROUTES).map((name) => [name, after[name as keyof Counts] - before[name as keyof Counts]])) as Counts;
   let push: Counts;
   let pull: Counts;
 
   beforeAll(async () => {
-    server = await startServerProcess();
-    const account = await newAccount(server);
-    a = await newDevice(server, account, 'laptop');
-    b = await newDevice(server, account, 'desktop');
-  });
-  afterAll(async () => {
-    a?.cleanup();
-    b?.cleanup();
-    await server?.close();
+    [a, b] = (await fixture.devicesOf('laptop', 'desktop')) as [TestDevice, TestDevice];
   });
 
   it('arrive on the other device, every byte the same', async () => {
@@ -72,17 +64,17 @@ describe(`${FILES} small files between two devices`, () => {
 
   it(`a moved folder of ${MOVED} files moves on the other device without a byte of any file sent or fetched`, async () => {
     const inode = fs.statSync(b.file('f0/sub0/file0.txt')).ino;
-    const [bytesIn, before] = [await server.bytesIn(), await counts()];
-    const moves = await server.requests('POST', '/v1/nodes/:nodeId/move');
+    const [bytesIn, before] = [await fixture.server().bytesIn(), await counts()];
+    const moves = await fixture.server().requests('POST', '/v1/nodes/:nodeId/move');
     fs.mkdirSync(a.file('archive'));
     fs.renameSync(a.file('f0'), a.file('archive/f0'));
     await a.sync();
     await b.sync();
     expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
     expect(Object.keys(treeOf(b.dir)).filter((p) => p.startsWith('archive/f0/') && p.endsWith('.txt'))).toHaveLength(MOVED);
-    expect(await server.bytesIn()).toBe(bytesIn);
+    expect(await fixture.server().bytesIn()).toBe(bytesIn);
     expect(since(before, await counts())).toMatchObject({ content: 0, chunkGet: 0, fetch: 0, chunks: 0, chunkPut: 0, commit: 0, commitBatch: 0 });
-    expect((await server.requests('POST', '/v1/nodes/:nodeId/move')) - moves).toBe(1);
+    expect((await fixture.server().requests('POST', '/v1/nodes/:nodeId/move')) - moves).toBe(1);
     // Renamed in place on the other device, not written again.
     expect(fs.statSync(b.file('archive/f0/sub0/file0.txt')).ino).toBe(inode);
   }, 120_000);

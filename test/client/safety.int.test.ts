@@ -1,23 +1,12 @@
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FolderProblem } from '../../src/client/state/layout.js';
-import { newAccount, newDevice, startServer, treeOf, type TestDevice, type TestServer } from './support/harness.js';
+import { startServer, treeOf, useServer, type TestDevice } from './support/harness.js';
 
 describe('a synced folder that is not what it was', () => {
-  let server: TestServer;
-  const devices: TestDevice[] = [];
-  beforeAll(async () => {
-    server = await startServer();
-  });
-  afterAll(async () => {
-    for (const d of devices) d.cleanup();
-    await server?.close();
-  });
+  const fixture = useServer(startServer);
   const pair = async () => {
-    const account = await newAccount(server);
-    const a = await newDevice(server, account, 'laptop');
-    const b = await newDevice(server, account, 'desktop');
-    devices.push(a, b);
+    const [a, b] = (await fixture.devicesOf('laptop', 'desktop')) as [TestDevice, TestDevice];
     for (let i = 0; i < 5; i++) a.write(`photos/p${i}.jpg`, `photo ${i}`);
     a.write('notes.txt', 'notes');
     await a.sync();
@@ -54,10 +43,7 @@ describe('a synced folder that is not what it was', () => {
   });
 
   it('more than half of a folder (over 100 files) deleted in one scan: paused until --confirm-deletes', async () => {
-    const account = await newAccount(server);
-    const a = await newDevice(server, account, 'laptop');
-    const b = await newDevice(server, account, 'desktop');
-    devices.push(a, b);
+    const [a, b] = (await fixture.devicesOf('laptop', 'desktop')) as [TestDevice, TestDevice];
     for (let i = 0; i < 120; i++) a.write(`archive/f${i}.txt`, `file ${i}`);
     for (let i = 0; i < 3; i++) a.write(`keep/k${i}.txt`, `kept ${i}`);
     await a.sync();
@@ -79,9 +65,7 @@ describe('a synced folder that is not what it was', () => {
   });
 
   it('a hundred deletes or fewer are not a mass delete', async () => {
-    const account = await newAccount(server);
-    const a = await newDevice(server, account, 'laptop');
-    devices.push(a);
+    const [a] = (await fixture.devicesOf('laptop')) as [TestDevice];
     for (let i = 0; i < 104; i++) a.write(`few/f${i}.txt`, `file ${i}`);
     await a.sync();
     for (let i = 0; i < 100; i++) fs.rmSync(a.file(`few/f${i}.txt`));

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { login, signup } from '../../../src/client/account.js';
 import { silentReporter, type Reporter, type SyncOptions } from '../../../src/client/sync/context.js';
 import { SyncEngine } from '../../../src/client/sync/engine.js';
@@ -184,4 +185,34 @@ export const noise = (size: number, seed: number): Buffer => {
   const key = crypto.createHash('sha256').update(`seed:${seed}`).digest();
   const cipher = crypto.createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
   return Buffer.concat([cipher.update(Buffer.alloc(size)), cipher.final()]);
+};
+
+/**
+ * A server for the tests of one describe block, started before them and stopped after, and the
+ * devices they sign in, cleaned up after. devicesOf: a new account with one device per name.
+ */
+export const useServer = <S extends Pick<TestServer, 'url' | 'close'>>(start: () => Promise<S>) => {
+  let started: S | undefined;
+  const made: TestDevice[] = [];
+  beforeAll(async () => {
+    started = await start();
+  });
+  afterAll(async () => {
+    for (const d of made) d.cleanup();
+    await started?.close();
+  });
+  const server = (): S => {
+    if (started === undefined) throw new Error('the server starts before the tests');
+    return started;
+  };
+  return {
+    server,
+    devicesOf: async (...names: string[]): Promise<TestDevice[]> => {
+      const account = await newAccount(server());
+      const devices: TestDevice[] = [];
+      for (const name of names) devices.push(await newDevice(server(), account, name));
+      made.push(...devices);
+      return devices;
+    },
+  };
 };
