@@ -1,20 +1,11 @@
 import cliProgress from 'cli-progress';
 import type { CliIo } from './command.js';
+import { human } from './units.js';
 
 export interface Progress {
   update(done: number, extra?: Record<string, string | number>): void;
   stop(): void;
 }
-
-const human = (n: number): string => {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-};
 
 /**
  * A progress bar on a terminal (done/total, rate, time left); on a pipe, a plain line now and then,

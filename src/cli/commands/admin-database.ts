@@ -29,12 +29,3 @@ export const wholeNumber = (values: Record<string, unknown>, name: string, fallb
   return n;
 };
 
-export const human = (n: number): string => {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-};

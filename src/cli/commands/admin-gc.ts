@@ -3,7 +3,8 @@ import { collectGarbage, DEFAULT_GC_GRACE_MS, type GcReport } from '../../mainte
 import { blobStoreFromEnv } from '../../storage/blobs/fromEnv.js';
 import { CliError, type CliCommand } from '../command.js';
 import { progressBar, type Progress } from '../progress.js';
-import { databaseOption, human, wholeNumber, withDatabase } from './admin-database.js';
+import { human } from '../units.js';
+import { databaseOption, wholeNumber, withDatabase } from './admin-database.js';
 import { guarded } from './audit-access.js';
 
 const summary = (r: GcReport): string =>

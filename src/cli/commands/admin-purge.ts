@@ -5,7 +5,8 @@ import { loadConfig } from '../../config/env.js';
 import { dryRunReport, executePurge, planPurge, type PurgePlan, type PurgeReport } from '../../maintenance/purge.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { progressBar } from '../progress.js';
-import { databaseOption, human, wholeNumber, withDatabase } from './admin-database.js';
+import { human } from '../units.js';
+import { databaseOption, wholeNumber, withDatabase } from './admin-database.js';
 import { guarded } from './audit-access.js';
 
 const listPlan = (io: CliIo, plan: PurgePlan): void => {

@@ -4,17 +4,8 @@ import { SyncEngine, type RoundStats } from '../../client/sync/engine.js';
 import { folderStatus } from '../../client/status.js';
 import { CliError, type CliCommand, type CliIo } from '../command.js';
 import { progressBar } from '../progress.js';
+import { human } from '../units.js';
 import { EXIT, explain } from './errors.js';
-
-export const human = (n: number): string => {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
-};
 
 // Transfers smaller than this finish before a bar would be worth drawing.
 const BAR_BYTES = 8 * 1024 * 1024;
