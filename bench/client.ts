@@ -12,7 +12,7 @@ import { contentHash, describeFile } from '../src/client/chunking/hashChunks.js'
 import { layoutOf } from '../src/client/state/layout.js';
 import { silentReporter } from '../src/client/sync/context.js';
 import { SyncEngine } from '../src/client/sync/engine.js';
-import { forEachLimit } from '../src/client/transfer/limit.js';
+import { forEachLimit } from '../src/concurrency/limit.js';
 import { benchDatabase, fmt, machine } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';

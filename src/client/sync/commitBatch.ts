@@ -2,7 +2,7 @@ import type { BatchCommitResult } from '../api/codecs.js';
 import { ServerRefusal } from '../api/errors.js';
 import type { PendingCommit } from '../state/model.js';
 import { sendMissingChunks } from '../transfer/batchUpload.js';
-import { forEachLimit } from '../transfer/limit.js';
+import { forEachLimit } from '../../concurrency/limit.js';
 import { commitBodyOf, FileChanged } from '../transfer/upload.js';
 import { groupsOf, isMissingRoute, withoutBatchCalls } from './batching.js';
 import { dropStale, isStale, recordCommitted, runCommit, type PushResult } from './commits.js';

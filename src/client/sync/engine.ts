@@ -11,7 +11,7 @@ import { watchFolder } from '../local/watcher.js';
 import { isErrno } from '../state/files.js';
 import { FolderProblem, openSyncedFolder, readConfig } from '../state/layout.js';
 import { ClientState } from '../state/store.js';
-import { limiter, serial } from '../transfer/limit.js';
+import { limiter, serial } from '../../concurrency/limit.js';
 import { moveAside } from './aside.js';
 import { DEFAULT_SYNC_OPTIONS, type Reporter, type SyncContext, type SyncOptions } from './context.js';
 import { acquireSyncLock } from './lock.js';

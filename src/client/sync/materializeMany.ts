@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { statOf } from '../local/scan.js';
 import { fetchVerified, type FetchedChunks } from '../transfer/batchDownload.js';
 import { localCopy, withOffsets } from '../transfer/download.js';
-import { forEachLimit, limiter } from '../transfer/limit.js';
+import { forEachLimit, limiter } from '../../concurrency/limit.js';
 import { isMissingRoute, withoutBatchCalls } from './batching.js';
 import { absPath, type SyncContext, type TransferProgress } from './context.js';
 import { adopt, assessLocal, materialize, placeBuilt, tempFor, type Assessed, type Download, type Outcome } from './materialize.js';

@@ -5,7 +5,7 @@ import { sameStat, statFile, statFileNow, yieldToEventLoop, type Scan } from '..
 import { FolderProblem } from '../state/layout.js';
 import type { LocalStat, SyncedEntry } from '../state/model.js';
 import { isWithin } from '../state/store.js';
-import { forEachLimit } from '../transfer/limit.js';
+import { forEachLimit } from '../../concurrency/limit.js';
 import { absPath, type SyncContext } from './context.js';
 
 export type FolderOp = { readonly kind: 'mkdir'; readonly path: string; readonly ino: number } | MoveOp;

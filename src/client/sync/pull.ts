@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import { fsyncDir, isErrno } from '../state/files.js';
 import { decodeEvent, applyRemoteEvent, remotePath } from '../remote/tree.js';
-import { forEachLimit } from '../transfer/limit.js';
+import { forEachLimit } from '../../concurrency/limit.js';
 import { absPath, type SyncContext } from './context.js';
 import { batchable, partition } from './batching.js';
 import { materialize, type Download, type Outcome } from './materialize.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import { ServerRefusal } from '../api/errors.js';
 import { baseOf, parentOf } from '../local/names.js';
 import type { PendingCommit } from '../state/model.js';
-import { forEachLimit } from '../transfer/limit.js';
+import { forEachLimit } from '../../concurrency/limit.js';
 import { batchable, partition } from './batching.js';
 import { batchesOf, BATCHES_IN_FLIGHT, sendCommitBatch } from './commitBatch.js';
 import { isStale, runCommit, type PushResult } from './commits.js';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { PendingCommit } from '../state/model.js';
 import { absPath, type SyncContext, type TransferProgress } from '../sync/context.js';
 import { readRange } from './download.js';
-import { forEachLimit } from './limit.js';
+import { forEachLimit } from '../../concurrency/limit.js';
 import { encodeRecords, MAX_RECORDS, recordBytes, type ChunkRecord } from './records.js';
 
 // A request of chunk records carries up to this much: large enough that thousands of small chunks

@@ -6,7 +6,7 @@ import type { FileChunk } from '../chunking/hashChunks.js';
 import { statOf } from '../local/scan.js';
 import type { LocalStat, RemoteVersion } from '../state/model.js';
 import { absPath, type SyncContext, type TransferProgress } from '../sync/context.js';
-import { forEachLimit } from './limit.js';
+import { forEachLimit } from '../../concurrency/limit.js';
 
 const SMALL_FILE = 1024 * 1024;
 const LOCAL_COPIES_IN_FLIGHT = 4;

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import * as t from 'io-ts';
 import { MAX_CHUNK_BYTES } from '../../domain/chunks.js';
 import { ChunkHash, NonNegativeInt } from '../../domain/ids.js';
+import { forEachLimit } from '../../concurrency/limit.js';
 import { recordVerifiedUploads } from '../../maintenance/gc/fence.js';
 import type { BlobStore } from '../../storage/blobs/port.js';
 import { CHUNK_RECORDS_TYPE, MAX_RECORDS, MAX_RECORDS_BYTES, RECORD_HEADER_BYTES, decodeRecords, recordHeader, recordsLength } from '../../protocol/chunkRecords.js';
@@ -37,14 +38,6 @@ const UploadAnswer = t.type({ chunks: t.array(t.type({ hash: ChunkHash, size: No
 const STORE_CONCURRENCY = 16;
 
 const distinct = <A>(items: readonly A[]): A[] => [...new Set(items)];
-
-const forEachLimit = async <A>(items: readonly A[], limit: number, fn: (a: A) => Promise<void>): Promise<void> => {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as A);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-};
 
 /** A chunk's bytes, whole (chunks of a fetch are small: the batch is at most 64 MiB). */
 const wholeChunk = async (blobs: BlobStore, chunk: { hash: ChunkHash; size: number }): Promise<Buffer> => {

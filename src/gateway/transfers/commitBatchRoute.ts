@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import * as E from 'fp-ts/lib/Either.js';
+import type pg from 'pg';
 import type { EachOutcome } from '../../commands/each.js';
+import type { CommandError } from '../../commands/errors.js';
 import type { ChunkHash } from '../../domain/ids.js';
 import type { CommandOf } from '../../domain/workspace/commands.js';
 import { collectedChunk } from '../../maintenance/gc/fence.js';
@@ -14,10 +16,18 @@ import { distinctHashes } from './uploadRoutes.js';
 
 /** A batch of 1,000 commits of large files: their chunk lists together. */
 const BATCH_BODY_LIMIT = 64 * 1024 * 1024;
-/** Garbage sweeps that collect a chunk of the batch between its check and its commit, tolerated in a row. */
-const MAX_COLLECTED_RETRIES = 3;
 
 type Item = { readonly command: CommandOf<'CommitFileVersion'> } | { readonly refused: ApiError };
+
+/** f's value, or the ApiError it threw: one commit's own refusal, which does not refuse the batch. */
+const orRefusal = <A>(f: () => A): A | ApiError => {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof ApiError) return e;
+    throw e;
+  }
+};
 
 const errorResult = (e: ApiError) => ({ status: e.status, error: { code: e.code, message: e.message, details: e.details } });
 
@@ -46,30 +56,18 @@ export const commitBatchRoute = (app: FastifyInstance, ctx: TransferContext): vo
       const workspaceId = auth.workspaceId;
       const now = deps.now();
       const ids = { newId: deps.newId, now, correlationId: request.id };
-      const shaped = body.commits.map((item, i): ApiError | null => {
-        try {
-          checkCommitShape(item, `body.commits[${i}]`);
-          return null;
-        } catch (e) {
-          if (e instanceof ApiError) return e;
-          throw e;
-        }
-      });
-      const hashes = distinctHashes(body.commits.flatMap((item, i) => (shaped[i] === null ? item.chunks : [])));
+      const shaped = body.commits.map((item, i) => orRefusal(() => checkCommitShape(item, `body.commits[${i}]`)));
+      const hashes = distinctHashes(body.commits.flatMap((item, i) => (shaped[i] instanceof ApiError ? [] : item.chunks)));
       const held = await holdings.held(workspaceId, hashes, now);
       const used = await keysAlreadyUsed(deps.pool, workspaceId, body.commits.map((c) => idempotencyKeyOf(c.idempotencyKey)));
       const items: Item[] = body.commits.map((item, i) => {
         const refused = shaped[i];
-        if (refused != null) return { refused };
+        if (refused instanceof ApiError) return { refused };
         const missing = distinctHashes(item.chunks).filter((h) => !held.has(h));
         if (missing.length > 0 && !used.has(idempotencyKeyOf(item.idempotencyKey)))
           return { refused: new ApiError('missing_chunks', `${missing.length} chunk(s) of this file are not held by the workspace; upload them first.`, { missing }) };
-        try {
-          return { command: commitCommandOf(auth, item, ids) };
-        } catch (e) {
-          if (e instanceof ApiError) return { refused: e };
-          throw e;
-        }
+        const command = orRefusal(() => commitCommandOf(auth, item, ids));
+        return command instanceof ApiError ? { refused: command } : { command };
       });
 
       const outcomes = await runCollectingRetries(items, (commands) => deps.handleEach(workspaceId, commands));
@@ -81,12 +79,8 @@ export const commitBatchRoute = (app: FastifyInstance, ctx: TransferContext): vo
         deps.metrics.commands.inc({ type: 'CommitFileVersion', outcome: E.isLeft(outcome) ? outcome.left.code : outcome.right.replayed ? 'replayed' : 'ok' });
         if (E.isLeft(outcome)) return errorResult(fromCommandError(outcome.left));
         if (!outcome.right.replayed) cursor = Math.max(cursor, outcome.right.cursor);
-        try {
-          return { status: 201 as const, ...commitAnswerOf(outcome.right) };
-        } catch (e) {
-          if (e instanceof ApiError) return errorResult(e);
-          throw e;
-        }
+        const answer = orRefusal(() => commitAnswerOf(outcome.right));
+        return answer instanceof ApiError ? errorResult(answer) : { status: 201 as const, ...answer };
       });
       if (cursor < 0) cursor = await streamVersion(deps.pool, workspaceStreamId(workspaceId));
       return { results, cursor };
@@ -97,27 +91,29 @@ export const commitBatchRoute = (app: FastifyInstance, ctx: TransferContext): vo
 /**
  * Runs the batch's commands. A garbage sweep that deleted a chunk after the holdings check fails the
  * whole transaction (the chunk reference's fence): the commits that reference that chunk are
- * answered missing_chunks, as commit would, and the others are run again.
+ * answered missing_chunks, as commit would, and the others are run again. Each round refuses at
+ * least one commit, so this ends.
  */
 const runCollectingRetries = async (
   items: Item[],
-  run: (commands: CommandOf<'CommitFileVersion'>[]) => Promise<E.Either<import('../../commands/errors.js').CommandError, EachOutcome[]>>,
+  run: (commands: CommandOf<'CommitFileVersion'>[]) => Promise<E.Either<CommandError, EachOutcome[]>>,
 ): Promise<Map<number, EachOutcome>> => {
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     const indexed = items.flatMap((item, i) => ('command' in item ? [{ i, command: item.command }] : []));
     const outcomes = new Map<number, EachOutcome>();
     if (indexed.length === 0) return outcomes;
-    let collected: ChunkHash | null = null;
+    let gone: ChunkHash | null = null;
     const result = await run(indexed.map((x) => x.command)).catch((error: unknown) => {
-      collected = collectedChunk(error);
-      if (collected === null || attempt >= MAX_COLLECTED_RETRIES) throw error;
+      gone = collectedChunk(error);
+      if (gone === null) throw error;
       return null;
     });
     if (result === null) {
-      const gone = collected as ChunkHash | null;
-      for (const [i, item] of items.entries())
-        if ('command' in item && item.command.data.chunks.some((c) => c.hash === gone))
-          items[i] = { refused: new ApiError('missing_chunks', 'A chunk of this file was garbage-collected meanwhile; upload it again.', { missing: [gone] }) };
+      const hash = gone as ChunkHash | null;
+      const hit = indexed.filter((x) => x.command.data.chunks.some((c) => c.hash === hash));
+      if (hit.length === 0) throw new Error(`unreachable: the sweep collected ${String(hash)}, which no commit of the batch references`);
+      for (const { i } of hit)
+        items[i] = { refused: new ApiError('missing_chunks', 'A chunk of this file was garbage-collected meanwhile; upload it again.', { missing: [hash] }) };
       continue;
     }
     if (E.isLeft(result)) throw fromCommandError(result.left);
@@ -126,7 +122,7 @@ const runCollectingRetries = async (
   }
 };
 
-const streamVersion = async (pool: import('pg').Pool, streamId: string): Promise<number> => {
+const streamVersion = async (pool: pg.Pool, streamId: string): Promise<number> => {
   const { rows } = await pool.query<{ version: string }>({ name: 'transfers_stream_version', text: 'SELECT version FROM es_streams WHERE stream_id = $1', values: [streamId] });
   return Number(rows[0]?.version ?? 0);
 };
