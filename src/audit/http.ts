@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
-import { AuditEventsBody, AuditHeadBody } from '../gateway/audit/codecs.js';
+import { AuditEventsBody, AuditHeadBody, AuditPeopleBody } from '../gateway/audit/codecs.js';
+import { peopleMaps } from './postgres.js';
 import type { AuditSource } from './source.js';
 
 /** A refusal or an unexpected answer of the server, with its error code when it sent one. */
@@ -49,6 +50,7 @@ export const httpAuditSource = (server: string, token: string, fetchImpl: typeof
   return {
     head: (workspaceId) => get(`${ws(workspaceId)}/audit/head`, AuditHeadBody),
     chained: async (workspaceId, after, limit) => (await get(`${ws(workspaceId)}/audit/events?after=${after}&limit=${limit}`, AuditEventsBody))?.events ?? [],
+    people: async (workspaceId) => peopleMaps((await get(`${ws(workspaceId)}/audit/people`, AuditPeopleBody)) ?? { users: [], devices: [] }),
     close: async () => undefined,
   };
 };

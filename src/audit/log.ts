@@ -5,6 +5,9 @@ export interface AuditLogEntry {
   readonly at: string;
   readonly userId: string;
   readonly deviceId: string | null;
+  /** The user's email and the device's name when the workspace's directory knows them (not for the server's own jobs). */
+  readonly userEmail?: string;
+  readonly deviceName?: string;
   readonly type: string;
   readonly nodeId: string | null;
   /** The node's path right after the change ("/" for the root); for a delete or purge, where it was. */
@@ -117,6 +120,7 @@ export const streamAuditLog = async (
 ): Promise<{ events: number; shown: number; head: ChainHead } | null> => {
   const head = await source.head(workspaceId);
   if (head === null) return null;
+  const people = await source.people(workspaceId);
   const paths = new PathTracker();
   let events = 0;
   let shown = 0;
@@ -125,11 +129,17 @@ export const streamAuditLog = async (
     const entry = paths.apply(e);
     if (!matches(entry, filter)) continue;
     shown++;
-    await emit(entry);
+    const userEmail = people.users.get(entry.userId);
+    const deviceName = entry.deviceId === null ? undefined : people.devices.get(entry.deviceId);
+    await emit({ ...entry, ...(userEmail === undefined ? {} : { userEmail }), ...(deviceName === undefined ? {} : { deviceName }) });
   }
   return { events, shown, head };
 };
 
+// Names for people, the id alongside a device's name: two devices may share one.
+const userOf = (e: AuditLogEntry): string => e.userEmail ?? e.userId;
+const deviceOf = (e: AuditLogEntry): string => (e.deviceId === null ? '-' : e.deviceName === undefined ? e.deviceId : `${JSON.stringify(e.deviceName)}(${e.deviceId})`);
+
 /** One line of the human-readable log. */
 export const formatEntry = (e: AuditLogEntry): string =>
-  [e.at, `#${e.seq}`, e.type.padEnd(20), `user=${e.userId}`, `device=${e.deviceId ?? '-'}`, e.fromPath === undefined ? (e.path ?? '-') : `${e.fromPath} -> ${e.path}`].join('  ');
+  [e.at, `#${e.seq}`, e.type.padEnd(20), `user=${userOf(e)}`, `device=${deviceOf(e)}`, e.fromPath === undefined ? (e.path ?? '-') : `${e.fromPath} -> ${e.path}`].join('  ');

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { workspaceStreamId } from '../storage/eventlog/workspaceSchema.js';
-import type { AuditSource, ChainHead, ChainedEvent } from './source.js';
+import type { AuditPeople, AuditSource, ChainHead, ChainedEvent } from './source.js';
 
 type Queryable = pg.Pool | pg.ClientBase;
 
@@ -31,10 +31,32 @@ export const chainedEvents = async (db: Queryable, workspaceId: string, after: n
   }));
 };
 
+/** The workspace's users (email) and devices (name), revoked devices included: they made history too. */
+export const auditPeople = async (db: Queryable, workspaceId: string): Promise<{ users: { userId: string; email: string }[]; devices: { deviceId: string; name: string }[] }> => {
+  const users = await db.query<{ userId: string; email: string }>({
+    name: 'audit_users',
+    text: 'SELECT user_id AS "userId", email FROM users WHERE workspace_id = $1 ORDER BY user_id',
+    values: [workspaceId],
+  });
+  const devices = await db.query<{ deviceId: string; name: string }>({
+    name: 'audit_devices',
+    text: 'SELECT device_id AS "deviceId", name FROM devices WHERE workspace_id = $1 ORDER BY device_id',
+    values: [workspaceId],
+  });
+  return { users: users.rows, devices: devices.rows };
+};
+
+/** The directory as maps, for naming ids. */
+export const peopleMaps = (p: { users: readonly { userId: string; email: string }[]; devices: readonly { deviceId: string; name: string }[] }): AuditPeople => ({
+  users: new Map(p.users.map((u) => [u.userId, u.email])),
+  devices: new Map(p.devices.map((d) => [d.deviceId, d.name])),
+});
+
 /** Audit reads straight from the log: operators' and auditors' access with the database URL. */
 export const postgresAuditSource = (pool: pg.Pool, ownsPool = true): AuditSource => ({
   head: (workspaceId) => chainHead(pool, workspaceId),
   chained: (workspaceId, after, limit) => chainedEvents(pool, workspaceId, after, limit),
+  people: async (workspaceId) => peopleMaps(await auditPeople(pool, workspaceId)),
   close: async () => {
     if (ownsPool) await pool.end();
   },

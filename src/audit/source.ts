@@ -26,6 +26,12 @@ export interface AuditEvent {
   readonly event: WorkspaceEvent | { readonly type: string; readonly data: unknown; readonly unknown: true };
 }
 
+/** Who the ids of a workspace's events are: its users' emails and its devices' names (revoked ones too). */
+export interface AuditPeople {
+  readonly users: ReadonlyMap<string, string>;
+  readonly devices: ReadonlyMap<string, string>;
+}
+
 /**
  * Where audit commands read a workspace's history: the database directly (operators) or the API with
  * a device's token (the workspace's own people). Both give the stored events, so what the log and
@@ -35,6 +41,8 @@ export interface AuditSource {
   head(workspaceId: string): Promise<ChainHead | null>;
   /** Stored events with version > after, oldest first, at most limit. */
   chained(workspaceId: string, after: number, limit: number): Promise<readonly ChainedEvent[]>;
+  /** The workspace's users and devices, to name the ids events carry. */
+  people(workspaceId: string): Promise<AuditPeople>;
   close(): Promise<void>;
 }
 

@@ -83,7 +83,23 @@ describe('the audit of a workspace', () => {
       expect(entries[0]).toMatchObject({ at: GATEWAY_NOW.toISOString(), userId: dev.userId });
       expect(entries[3]).toMatchObject({ at: tick(3), userId: dev.userId, deviceId: null, nodeId: 'fa' });
       const text = await viaDb(['audit', 'log', '--workspace', dev.workspaceId]);
-      expect(text.out.lines[4]).toBe(`${tick(4)}  #5  NodeMoved             user=${dev.userId}  device=-  /Projects/Old -> /Archive`);
+      expect(text.out.lines[4]).toBe(`${tick(4)}  #5  NodeMoved             user=${email}  device=-  /Projects/Old -> /Archive`);
+    });
+
+    it("names who and which device: the user's email and the device's name, a revoked device too, by either access", async () => {
+      const owner = newEmail();
+      const laptop = await loginDevice(gateway.url, owner, 'work laptop');
+      const phone = await loginDevice(gateway.url, owner, 'phone', false);
+      const http = api(gateway.url);
+      expect((await http.post('/v1/folders', { workspaceId: laptop.workspaceId, parentId: laptop.rootId, name: 'Shared' }, laptop.accessToken)).status).toBe(201);
+      expect((await http.delete(`/v1/devices/${laptop.deviceId}`, phone.accessToken)).status).toBe(204);
+      const expected = `user=${owner}  device="work laptop"(${laptop.deviceId})  /Shared`;
+      for (const read of [viaDb, (argv: string[]) => viaApi(argv, phone.accessToken)]) {
+        const text = await read(['audit', 'log', '--workspace', laptop.workspaceId]);
+        expect(text.out.lines[1]?.endsWith(`#2  FolderCreated         ${expected}`)).toBe(true);
+        const json = (await read(['audit', 'log', '--workspace', laptop.workspaceId, '--json'])).out.lines.map((l) => JSON.parse(l) as AuditLogEntry);
+        expect(json[1]).toMatchObject({ userId: laptop.userId, userEmail: owner, deviceId: laptop.deviceId, deviceName: 'work laptop' });
+      }
     });
 
     it('filters by path (either end of a move) and by time', async () => {

@@ -27,4 +27,9 @@ export const AuditEventBody = t.type({
   metadata: t.unknown,
   hash: t.string,
 }, 'AuditEvent');
+/** Who the ids of the workspace's events are (revoked devices included). */
+export const AuditPeopleBody = t.type(
+  { users: t.array(t.type({ userId: t.string, email: t.string })), devices: t.array(t.type({ deviceId: t.string, name: t.string })) },
+  'AuditPeople',
+);
 export const AuditEventsBody = t.type({ events: t.array(AuditEventBody), cursor: t.number, hasMore: t.boolean }, 'AuditEvents');

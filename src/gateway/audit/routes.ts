@@ -1,8 +1,8 @@
-import { chainHead, chainedEvents } from '../../audit/postgres.js';
+import { auditPeople, chainHead, chainedEvents } from '../../audit/postgres.js';
 import type { RouteModule } from '../deps.js';
 import { ApiError } from '../http/errors.js';
 import { defineRoute, sameWorkspace } from '../http/route.js';
-import { AuditEventsBody, AuditEventsQuery, AuditHeadBody, AuditParams, MAX_AUDIT_PAGE } from './codecs.js';
+import { AuditEventsBody, AuditEventsQuery, AuditHeadBody, AuditParams, AuditPeopleBody, MAX_AUDIT_PAGE } from './codecs.js';
 
 /**
  * Tamper evidence for a workspace's own people: the head of its hash chain (record it; a later
@@ -33,5 +33,13 @@ export const auditRoutes: RouteModule = (app, deps) => {
     const events = await chainedEvents(deps.pool, params.workspaceId, after, Math.min(limit, MAX_AUDIT_PAGE) + 1);
     const page = events.slice(0, limit);
     return { events: page, cursor: page[page.length - 1]?.version ?? after, hasMore: events.length > limit };
+  });
+
+  defineRoute(app, deps.authenticator, {
+    method: 'GET', url: '/v1/workspaces/:workspaceId/audit/people', summary: "The workspace's users and devices, revoked ones too, to name the ids in its events", tags, auth: true,
+    params: AuditParams, responses: { 200: AuditPeopleBody },
+  }, async ({ params, auth }) => {
+    sameWorkspace(auth, params.workspaceId);
+    return auditPeople(deps.pool, params.workspaceId);
   });
 };
