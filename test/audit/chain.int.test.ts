@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { postgresAuditSource } from '../../src/audit/postgres.js';
 import { verifyChain } from '../../src/audit/verify.js';
 import type { HandleCommand } from '../../src/commands/handle.js';
@@ -14,17 +14,13 @@ import { migrate } from '../../src/storage/postgres/migrate.js';
 import { migrations } from '../../src/storage/postgres/migrations/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { chunkOf, commandsFor } from '../support/workspaceCommands.js';
-import { handlerFor, newWorkspaceId } from '../support/workspaceHarness.js';
+import { newWorkspaceId, useWorkspaceDatabase } from '../support/workspaceHarness.js';
 import { cli } from './support.js';
 
 describe('the event hash chain', () => {
   let db: TestDatabase;
   let handle: HandleCommand;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    handle = handlerFor(db);
-  });
-  afterAll(async () => db.drop());
+  useWorkspaceDatabase((d, h) => ([db, handle] = [d, h]));
 
   const verify = (ws: string, extra: string[] = []) => cli(['audit', 'verify', '--workspace', ws, ...extra], { DATABASE_URL: db.url });
 

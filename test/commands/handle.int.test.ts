@@ -5,7 +5,7 @@ import type { HandleCommand } from '../../src/commands/handle.js';
 import { createDatabaseCounter } from '../support/pgCounters.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { chunkOf, commandsFor } from '../support/workspaceCommands.js';
-import { handlerFor, newWorkspaceId, streamEvents } from '../support/workspaceHarness.js';
+import { newWorkspaceId, streamEvents, useWorkspaceDatabase } from '../support/workspaceHarness.js';
 
 const right = <A>(e: E.Either<unknown, A>): A => {
   if (E.isLeft(e)) throw new Error(`expected success, got ${JSON.stringify(e.left)}`);
@@ -15,11 +15,7 @@ const right = <A>(e: E.Either<unknown, A>): A => {
 describe('handling workspace commands against Postgres', () => {
   let db: TestDatabase;
   let handle: HandleCommand;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    handle = handlerFor(db);
-  });
-  afterAll(async () => db.drop());
+  useWorkspaceDatabase((d, h) => ([db, handle] = [d, h]));
 
   describe('a new workspace', () => {
     it('records each accepted command as events and answers the cursor they reached', async () => {

@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { api, startTestGateway, type TestGateway } from '../support/gateway.js';
+import { describe, expect, it } from 'vitest';
+import { api, useGateway, type TestGateway } from '../support/gateway.js';
 
 describe('a running gateway', () => {
-  let db: TestDatabase;
   let gw: TestGateway;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    gw = await startTestGateway(db);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await db.drop();
-  });
+  useGateway((_db, g) => (gw = g));
 
   it('is alive, ready with its database and blob store, and exposes Prometheus metrics', async () => {
     const http = api(gw.url);

@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HandleCommand } from '../../src/commands/handle.js';
 import { decide } from '../../src/domain/workspace/decide.js';
 import { evolve } from '../../src/domain/workspace/evolve.js';
@@ -9,18 +9,14 @@ import { createBareShadow } from '../../src/projections/admin/shadow.js';
 import { bulkBuildTree } from '../../src/projections/bulk/build.js';
 import { compareProjectionTables } from '../../src/projections/rebuild.js';
 import { treeProjection } from '../../src/projections/registry.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import type { TestDatabase } from '../support/db.js';
 import { chunkOf, commandsFor, interpret, recipeArb } from '../support/workspaceCommands.js';
-import { handlerFor, newWorkspaceId } from '../support/workspaceHarness.js';
+import { newWorkspaceId, useWorkspaceDatabase } from '../support/workspaceHarness.js';
 
 describe('the bulk rebuild of the tree projection', () => {
   let db: TestDatabase;
   let handle: HandleCommand;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    handle = handlerFor(db);
-  });
-  afterAll(async () => db.drop());
+  useWorkspaceDatabase((d, h) => ([db, handle] = [d, h]));
 
   const bulkEqualsLive = async () => {
     await createBareShadow(db.pool, treeProjection, 'rm', 'rm_bulk');

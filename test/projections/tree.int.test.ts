@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HandleCommand } from '../../src/commands/handle.js';
 import { decide } from '../../src/domain/workspace/decide.js';
 import { evolve } from '../../src/domain/workspace/evolve.js';
@@ -10,10 +10,10 @@ import { loadDecisionState } from '../../src/projections/tree/decisionState.js';
 import { compareProjectionTables, createShadowTables, replayInto } from '../../src/projections/rebuild.js';
 import { treeProjection } from '../../src/projections/registry.js';
 import { workspaceStreamId } from '../../src/storage/eventlog/workspaceSchema.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import type { TestDatabase } from '../support/db.js';
 import { foldedView, projectionView } from '../support/projectionView.js';
 import { chunkOf, commandsFor, interpret, recipeArb } from '../support/workspaceCommands.js';
-import { handlerFor, newWorkspaceId } from '../support/workspaceHarness.js';
+import { newWorkspaceId, useWorkspaceDatabase } from '../support/workspaceHarness.js';
 
 const decideOnLoadedState = async (db: TestDatabase, command: WorkspaceCommand) => {
   const client = await db.pool.connect();
@@ -30,11 +30,7 @@ const decideOnLoadedState = async (db: TestDatabase, command: WorkspaceCommand) 
 describe('the tree projection', () => {
   let db: TestDatabase;
   let handle: HandleCommand;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    handle = handlerFor(db);
-  });
-  afterAll(async () => db.drop());
+  useWorkspaceDatabase((d, h) => ([db, handle] = [d, h]));
 
   it('decides like the folded stream, equals the fold, and rebuilds from the log to identical tables, for random histories', async () => {
     await fc.assert(

@@ -9,7 +9,8 @@ import type { Authenticator } from '../../src/gateway/http/auth.js';
 import { withCircuitBreaker } from '../../src/storage/blobs/breaker.js';
 import { createFilesystemBlobStore } from '../../src/storage/blobs/filesystem.js';
 import type { BlobStore } from '../../src/storage/blobs/port.js';
-import type { TestDatabase } from './db.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './db.js';
 
 export interface TestGateway extends RunningGateway {
   readonly blobDir: string;
@@ -86,4 +87,19 @@ export const api = (base: string) => {
     put: (url: string, body: unknown, token?: string, headers?: Record<string, string>) => call('PUT', url, body, token, headers),
     delete: (url: string, token?: string) => call('DELETE', url, undefined, token),
   };
+};
+
+/** A database and a gateway on it for the tests of one describe block: made before them (handed to ready), closed and dropped after. */
+export const useGateway = (ready: (db: TestDatabase, gw: TestGateway) => void, options: Parameters<typeof startTestGateway>[1] = {}): void => {
+  let db: TestDatabase | undefined;
+  let gw: TestGateway | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    gw = await startTestGateway(db, options);
+    ready(db, gw);
+  });
+  afterAll(async () => {
+    await gw?.close();
+    await db?.drop();
+  });
 };

@@ -6,7 +6,8 @@ import { fold } from '../../src/domain/workspace/evolve.js';
 import { initialState, type WorkspaceState } from '../../src/domain/workspace/state.js';
 import { readStream } from '../../src/storage/eventlog/postgres/read.js';
 import { workspaceEventSchema, workspaceStreamId } from '../../src/storage/eventlog/workspaceSchema.js';
-import type { TestDatabase } from './db.js';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './db.js';
 
 export const handlerFor = (db: TestDatabase): HandleCommand =>
   createCommandHandler({ store: createPostgresWorkspaceStore(db.pool), newEventId: () => crypto.randomUUID() });
@@ -19,3 +20,16 @@ export const foldedState = async (db: TestDatabase, workspaceId: string): Promis
   fold(await streamEvents(db, workspaceId), initialState());
 
 export const newWorkspaceId = (): string => `w${crypto.randomBytes(5).toString('hex')}`;
+
+/**
+ * A database of its own for the tests of one describe block, with a command handler on it: made
+ * before them (handed to ready) and dropped after.
+ */
+export const useWorkspaceDatabase = (ready: (db: TestDatabase, handle: HandleCommand) => void): void => {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    ready(db, handlerFor(db));
+  });
+  afterAll(async () => db?.drop());
+};

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { describe, expect, it } from 'vitest';
 import { loginDevice, newEmail } from '../../support/devices.js';
-import { startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { useGateway, type TestGateway } from '../../support/gateway.js';
 import { chunksOf, randomBytes, refsOf } from './harness.js';
 
 /** The other transfer tests inject fixed tokens; this one goes through signup and login as a device would. */
 describe('a device signed in through the accounts API', () => {
-  let db: TestDatabase;
   let gw: TestGateway;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    gw = await startTestGateway(db);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await db.drop();
-  });
+  useGateway((_db, g) => (gw = g));
 
   it('uploads a file and reads it back, and another account cannot see it', async () => {
     const device = await loginDevice(gw.url, newEmail());
