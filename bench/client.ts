@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -13,48 +13,11 @@ import { layoutOf } from '../src/client/state/layout.js';
 import { silentReporter } from '../src/client/sync/context.js';
 import { SyncEngine } from '../src/client/sync/engine.js';
 import { forEachLimit } from '../src/concurrency/limit.js';
+import { freePort, startServerProcess } from './serverProcess.js';
 import { benchDatabase, fmt, machine } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 const MiB = 1024 * 1024;
-const repo = path.resolve(import.meta.dirname, '..');
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-
-/** A real Strata server process on its own database, rate limits out of the way (this measures the sync, not the limits). */
-const startServer = async (databaseUrl: string, dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> => {
-  const port = await freePort();
-  // BENCH_SERVER_CPU_PROF=DIR: the server writes a V8 CPU profile into DIR when it stops.
-  const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVER_CPU_PROF}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', 'src/main.ts'], {
-    cwd: repo,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATABASE_URL: databaseUrl,
-      STRATA_DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      STRATA_RATE_LIMITS: 'device=10000000,workspace=10000000,address=10000000',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    if (i > 400) throw new Error('server did not become ready');
-    if ((await fetch(`${url}/readyz`).then((r) => r.status, () => 0)) === 200) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, stop: () => new Promise((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM'))) };
-};
 
 const metric = async (url: string, name: string, match = ''): Promise<number> =>
   (await (await fetch(`${url}/metrics`)).text())
@@ -164,7 +127,8 @@ export const benchClient = async (): Promise<void> => {
   const db = await benchDatabase();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-client-'));
   fs.chmodSync(work, 0o755);
-  const server = await startServer(db.url, path.join(work, 'server'));
+  // A real server process on its own database, rate limits out of the way: this measures the sync, not the limits.
+  const server = await startServerProcess({ env: { DATABASE_URL: db.url, STRATA_RATE_LIMITS: 'device=10000000,workspace=10000000,address=10000000' } });
   const rsyncd = await startRsyncd(work);
   const lines: string[] = [];
   const loads: string[] = [loadAverage()];
