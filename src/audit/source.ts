@@ -1,6 +1,6 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { WorkspaceEvent } from '../domain/workspace/events.js';
-import { decodeStored } from '../storage/eventlog/decode.js';
+import { decodeFast, decodeStored } from '../storage/eventlog/decode.js';
 import type { HashedFields } from '../storage/eventlog/hashChain.js';
 import { EventMetadata } from '../storage/eventlog/types.js';
 import { workspaceEventSchema } from '../storage/eventlog/workspaceSchema.js';
@@ -54,7 +54,7 @@ const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
  * codec) is still shown, by its type and raw data: an audit reports history, it does not stop at it.
  */
 export const decodeAuditEvent = (e: ChainedEvent): AuditEvent => {
-  const meta = EventMetadata.decode(e.metadata);
+  const meta = decodeFast(EventMetadata, e.metadata);
   const raw = (e.metadata ?? {}) as Record<string, unknown>;
   const who = E.isRight(meta)
     ? { at: meta.right.at as string, userId: meta.right.userId as string, deviceId: meta.right.deviceId as string | null }

@@ -43,14 +43,19 @@ export type NonNegativeInt = t.TypeOf<typeof NonNegativeInt>;
 interface IsoTimestampBrand {
   readonly IsoTimestamp: unique symbol;
 }
+const daysInMonth = (year: number, month: number): number =>
+  month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+
 /** ISO-8601 UTC timestamp with milliseconds, as produced by Date.prototype.toISOString. */
 export const IsoTimestamp = t.brand(
   t.string,
   (s): s is t.Branded<string, IsoTimestampBrand> =>
     /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(s) &&
-    // Parsing a given string, not reading the clock: rejects 2026-02-31 and friends.
+    // Parsing a given string, not reading the clock. Date.parse refuses month 13 or day 32 but
+    // rolls 2026-02-31 over into March, so the day is checked against its month here.
     // eslint-disable-next-line no-restricted-globals
-    !Number.isNaN(Date.parse(s)),
+    !Number.isNaN(Date.parse(s)) &&
+    Number(s.slice(8, 10)) <= daysInMonth(Number(s.slice(0, 4)), Number(s.slice(5, 7))),
   'IsoTimestamp',
 );
 export type IsoTimestamp = t.TypeOf<typeof IsoTimestamp>;

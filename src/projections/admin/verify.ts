@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { workspaceStreamId } from '../../storage/eventlog/workspaceSchema.js';
-import { copyIn } from '../bulk/copyIn.js';
+import { copyInBinary } from '../bulk/copyIn.js';
 import { WorkspaceFold } from '../bulk/fold.js';
 import { loadRanges, rangeBatches } from '../bulk/read.js';
-import { CopyBuffers, TREE_COLUMNS } from '../bulk/rows.js';
+import { CopyBuffers, copyStatement } from '../bulk/rows.js';
 import type { Projection } from '../registry.js';
 import { ident } from './shadow.js';
 
@@ -60,7 +60,7 @@ export const verifyProjection = async (pool: pg.Pool, projection: Projection, op
       const buffers = new CopyBuffers();
       for (const f of folds) buffers.add(f.rows());
       for (const [table, chunks] of buffers.take())
-        await copyIn(client, `COPY verify_${table} (${TREE_COLUMNS[table].columns.join(', ')}) FROM STDIN`, chunks);
+        await copyInBinary(client, copyStatement('pg_temp', table, 'verify_'), chunks);
       const ids = folds.map((f) => f.workspaceId);
       for (const t of projection.tables) {
         const { rows } = await client.query<{ workspace_id: string; only_p: string; only_l: string }>(

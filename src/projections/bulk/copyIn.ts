@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from './binaryRows.js';
 
 /**
  * COPY ... FROM STDIN for node-postgres without another dependency: a "submittable" (the extension
@@ -13,7 +14,7 @@ class CopyIn {
 
   constructor(
     private readonly text: string,
-    private readonly chunks: readonly string[],
+    private readonly chunks: readonly (string | Uint8Array)[],
   ) {}
 
   submit(connection: { query(text: string): void }): void {
@@ -21,7 +22,8 @@ class CopyIn {
   }
 
   handleCopyInResponse(connection: { sendCopyFromChunk(chunk: Buffer): void; endCopyFrom(): void }): void {
-    for (const chunk of this.chunks) connection.sendCopyFromChunk(Buffer.from(chunk, 'utf8'));
+    for (const chunk of this.chunks)
+      connection.sendCopyFromChunk(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     connection.endCopyFrom();
   }
 
@@ -51,8 +53,8 @@ class CopyIn {
   handleCopyData(): void {}
 }
 
-/** Runs `COPY <target> FROM STDIN` with rows already encoded as COPY text (see copyLine); resolves with the row count. */
-export const copyIn = (client: pg.ClientBase, statement: string, chunks: readonly string[]): Promise<number> =>
+/** Runs `COPY <target> FROM STDIN` with rows already encoded (as COPY text, see copyLine, or binary); resolves with the row count. */
+export const copyIn = (client: pg.ClientBase, statement: string, chunks: readonly (string | Uint8Array)[]): Promise<number> =>
   new Promise((resolve, reject) => {
     const copy = new CopyIn(statement, chunks);
     copy.callback = (err, n) => (err ? reject(err) : resolve(n));
@@ -73,3 +75,7 @@ export const copyValue = (v: string | number | boolean | null): string => {
 
 /** One row in COPY's text format, newline included. */
 export const copyLine = (values: readonly (string | number | boolean | null)[]): string => `${values.map(copyValue).join('\t')}\n`;
+
+/** copyIn of binary rows (bulk/binaryRows.ts): the statement says `WITH (FORMAT binary)`; the header and trailer are added here. */
+export const copyInBinary = (client: pg.ClientBase, statement: string, rows: readonly Uint8Array[]): Promise<number> =>
+  copyIn(client, statement, [BINARY_COPY_HEADER, ...rows, BINARY_COPY_TRAILER]);

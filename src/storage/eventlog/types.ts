@@ -1,12 +1,18 @@
 import * as t from 'io-ts';
 import { DeviceId, IsoTimestamp, UserId } from '../../domain/ids.js';
 
+/** Who and when: the part of an event's metadata that read models record. */
+export const EventActor = t.type({
+  at: IsoTimestamp,
+  userId: UserId,
+  deviceId: t.union([DeviceId, t.null]),
+});
+export type EventActor = t.TypeOf<typeof EventActor>;
+
 /** Who, when, why: recorded with every event, beside its data. */
 export const EventMetadata = t.intersection([
+  EventActor,
   t.type({
-    at: IsoTimestamp,
-    userId: UserId,
-    deviceId: t.union([DeviceId, t.null]),
     correlationId: t.string,
     causationId: t.union([t.string, t.null]),
   }),

@@ -1,6 +1,5 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { PathReporter } from 'io-ts/lib/PathReporter.js';
-import { type EventSchema, decodeStored } from '../decode.js';
+import { type EventSchema, decodeOrReport, decodeStored } from '../decode.js';
 import { EventDecodeError } from '../errors.js';
 import { EventMetadata, type StoredEvent } from '../types.js';
 
@@ -22,8 +21,8 @@ export const EVENT_COLUMNS =
 /** Decodes a row at the edge: the data through the schema's upcasters and codec, the metadata by its codec. */
 export const rowToEvent = <Ev extends { type: string; data: unknown }>(schema: EventSchema<Ev>, row: EventRow): StoredEvent<Ev> => {
   const where = { streamId: row.stream_id, version: Number(row.stream_version) };
-  const metadata = EventMetadata.decode(row.metadata);
-  if (E.isLeft(metadata)) throw new EventDecodeError(where.streamId, where.version, PathReporter.report(metadata).join('; '));
+  const metadata = decodeOrReport(EventMetadata, row.metadata);
+  if (E.isLeft(metadata)) throw new EventDecodeError(where.streamId, where.version, metadata.left);
   return {
     streamId: row.stream_id,
     version: where.version,
