@@ -10,6 +10,17 @@ const WORKSPACE_STREAM = 'workspace-';
  * worker (foldWorker.ts). A stream split over several batches must reach one BatchFolder, in order:
  * the fold of the last stream seen stays open until a batch brings another stream or finish().
  */
+export interface Folded {
+  readonly events: number;
+  readonly copy: CopyChunks | null;
+}
+
+export interface Finished {
+  readonly events: number;
+  readonly workspaces: number;
+  readonly copy: CopyChunks;
+}
+
 /** 'rows': fold and write rows (a rebuild); 'decode': parse and decode only (what a rebuild is measured against). */
 export type FoldMode = 'rows' | 'decode';
 
@@ -22,7 +33,7 @@ export class BatchFolder {
 
   constructor(private readonly mode: FoldMode = 'rows') {}
 
-  apply(batch: RawBatch): void {
+  private apply(batch: RawBatch): void {
     const events = decodeRanges(batch.ranges, batch.rows);
     if (this.mode === 'decode') {
       this.events += events.length;
@@ -40,16 +51,18 @@ export class BatchFolder {
     }
   }
 
-  /** The COPY text buffered so far once it reaches flushBytes (null before). */
-  takeOver(flushBytes: number): CopyChunks | null {
-    return this.buffers.bytes >= flushBytes ? this.buffers.take() : null;
+  /** Applies a batch; hands over the rows buffered so far once they reach flushBytes. */
+  foldBatch(batch: RawBatch, flushBytes: number): Folded {
+    const before = this.events;
+    this.apply(batch);
+    return { events: this.events - before, copy: this.buffers.bytes >= flushBytes ? this.buffers.take() : null };
   }
 
-  /** Closes the open fold and takes everything left. */
-  finish(): CopyChunks {
+  /** Closes the open fold and hands over everything left. */
+  finish(): Finished {
     if (this.fold !== null) this.buffers.add(this.fold.rows());
     this.fold = null;
     this.streamId = '';
-    return this.buffers.take();
+    return { events: this.events, workspaces: this.workspaces, copy: this.buffers.take() };
   }
 }

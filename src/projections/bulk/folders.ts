@@ -1,14 +1,13 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BatchFolder, type FoldMode } from './batchFolder.js';
-import { errorOf, type FromFoldWorker, type ToFoldWorker } from './foldWorker.js';
+import { BatchFolder, type Finished, type FoldMode, type Folded } from './batchFolder.js';
+import { errorOf, type FromFoldWorker, type ToFoldWorker } from './foldProtocol.js';
 import type { RawBatch } from './read.js';
-import type { CopyChunks } from './rows.js';
 
 /** Where batches are parsed, decoded and folded: this thread, or a worker thread. */
 export interface Folder {
-  fold(batch: RawBatch, flushBytes: number): Promise<{ readonly events: number; readonly copy: CopyChunks | null }>;
-  finish(): Promise<{ readonly events: number; readonly workspaces: number; readonly copy: CopyChunks }>;
+  fold(batch: RawBatch, flushBytes: number): Promise<Folded>;
+  finish(): Promise<Finished>;
   close(): Promise<void>;
 }
 
@@ -18,12 +17,8 @@ export const defaultFoldWorkers = (): number => Math.min(4, os.availableParallel
 export const inThreadFolder = (mode: FoldMode): Folder => {
   const folder = new BatchFolder(mode);
   return {
-    fold: async (batch, flushBytes) => {
-      const before = folder.events;
-      folder.apply(batch);
-      return { events: folder.events - before, copy: folder.takeOver(flushBytes) };
-    },
-    finish: async () => ({ events: folder.events, workspaces: folder.workspaces, copy: folder.finish() }),
+    fold: async (batch, flushBytes) => folder.foldBatch(batch, flushBytes),
+    finish: async () => folder.finish(),
     close: async () => undefined,
   };
 };
