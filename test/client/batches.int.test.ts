@@ -102,6 +102,29 @@ describe('small files sent and fetched many to a request', () => {
     }
   });
 
+  it("from a server without the batch calls: a large file's edit goes by upload_request and PUT, its new chunks sent once", async () => {
+    interference = (_method, path) => (isBatchCall(path) ? 'no_route' : 'pass');
+    try {
+      const { a, b } = await pair({ aVia: proxy.url, bVia: proxy.url });
+      const original = noise(12 * 1024 * 1024, 400);
+      a.write('big.bin', original);
+      expect((await a.sync()).inSync).toBe(true);
+      expect((await b.sync()).inSync).toBe(true);
+      const old = new Set((await describeFile(a.file('big.bin'))).chunks.map((c) => c.hash));
+      a.write('big.bin', Buffer.concat([Buffer.from('edit'), original]));
+      const fresh = (await describeFile(a.file('big.bin'))).chunks.filter((c) => !old.has(c.hash));
+      const [bytes, requests, puts] = [await server.bytesIn(), await server.requests('POST', '/v1/files/upload_request'), await server.requests('PUT', '/v1/chunks/:hash')];
+      expect((await a.sync()).inSync).toBe(true);
+      expect((await server.bytesIn()) - bytes).toBe(fresh.reduce((sum, c) => sum + c.size, 0));
+      expect((await server.requests('POST', '/v1/files/upload_request')) - requests).toBe(1);
+      expect((await server.requests('PUT', '/v1/chunks/:hash')) - puts).toBe(fresh.length);
+      expect((await b.sync()).inSync).toBe(true);
+      expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
+    } finally {
+      interference = () => 'pass';
+    }
+  });
+
   it('a chunk that arrives damaged is never written; its file comes with the next round', async () => {
     const { a, b } = await pair({ bVia: proxy.url });
     for (let i = 0; i < 20; i++) a.write(`photos/p${i}.jpg`, noise(1000 + i, 300 + i));

@@ -180,3 +180,35 @@ export async function* chunkStream(
   }
   if (held.length > 0) yield join(held, new Uint8Array(0));
 }
+
+/**
+ * The chunk that begins at start when a chunk begins there, found by scanning (at most maxSize
+ * bytes of data from start): its end offset in data. data must hold maxSize bytes from start, or
+ * run to the end of the input.
+ */
+export const nextCut = (data: Uint8Array, start: number, params: ChunkingParams = DEFAULT_CHUNKING): number => {
+  const end = Math.min(data.length, start + params.maxSize);
+  const cut = scan(chunkerFor(params), data, start, end, { pos: 0, fp: 0 });
+  return cut === -1 ? end : cut;
+};
+
+/**
+ * Whether data[start, start + size) is the chunk that begins at start (a chunk begins there),
+ * given that these bytes are those of a chunk this chunker cut before with the same params: what
+ * the scan would find without scanning. Every fingerprint inside such a chunk depends on its own
+ * bytes only (the state resets at each cut), so none of them matched before and none matches now;
+ * what remains is its end, a cut when it is the maximum size, the end of the input (inputEnds:
+ * data ends where the input does), or when the fingerprint of the byte after it (over that byte
+ * and the 31 before it, all of the chunk's but that byte) matches the mask in force at that offset.
+ */
+export const knownChunkEndsAt = (data: Uint8Array, start: number, size: number, inputEnds: boolean, params: ChunkingParams = DEFAULT_CHUNKING): boolean => {
+  const c = chunkerFor(params);
+  const end = start + size;
+  if (size < 1 || size > c.maxSize || end > data.length) return false;
+  if (size === c.maxSize) return true;
+  if (end === data.length) return inputEnds;
+  if (size < c.minSize) return false;
+  let fp = 0;
+  for (let i = Math.max(start + c.minSize, end - 31); i <= end; i++) fp = ((fp << 1) + (GEAR[data[i] as number] as number)) | 0;
+  return (fp & (size < c.normalSize ? c.maskS : c.maskL)) === 0;
+};

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import { DEFAULT_CHUNKING, cutPoints } from '../chunking/fastcdc.js';
-import { describeFile, type FileChunk, type FileDescription } from '../chunking/hashChunks.js';
+import { describeFile, describeFileReusing, type FileChunk, type FileDescription, type OnChunk } from '../chunking/hashChunks.js';
 import type { ChunkHash, NonNegativeInt } from '../../domain/ids.js';
 
 // Below this a file is read whole and cut in memory: most files of a tree are small, and a stream
@@ -11,12 +11,16 @@ const IN_MEMORY_BYTES = DEFAULT_CHUNKING.maxSize;
 
 /**
  * The file's chunks (FastCDC, SHA-256), as describeFile gives them, by the cheapest way for its
- * size: a small file in one read (under the minimum chunk size it is one chunk), a large one streamed.
+ * size: a small file in one read (under the minimum chunk size it is one chunk), a large one streamed,
+ * or, given the chunks this device cut for its previous version, read and hashed with most of the
+ * scanning for cut points skipped (describeFileReusing). onChunk hears each chunk of a streamed file.
  */
-export const describeLocalFile = async (file: string, sizeHint: number): Promise<FileDescription> => {
-  if (sizeHint > IN_MEMORY_BYTES) return describeFile(file);
+export const describeLocalFile = async (file: string, sizeHint: number, previous?: readonly FileChunk[], onChunk?: OnChunk): Promise<FileDescription> => {
+  const large = () =>
+    previous === undefined || previous.length === 0 ? describeFile(file, DEFAULT_CHUNKING, onChunk) : describeFileReusing(file, previous, DEFAULT_CHUNKING, onChunk);
+  if (sizeHint > IN_MEMORY_BYTES) return large();
   const bytes = await fs.readFile(file);
-  if (bytes.length > IN_MEMORY_BYTES) return describeFile(file);
+  if (bytes.length > IN_MEMORY_BYTES) return large();
   const chunks: FileChunk[] = [];
   let offset = 0;
   for (const end of bytes.length < DEFAULT_CHUNKING.minSize ? (bytes.length === 0 ? [] : [bytes.length]) : cutPoints(bytes)) {

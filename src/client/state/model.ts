@@ -38,6 +38,12 @@ export type SyncedEntry =
       readonly contentHash: string;
       readonly chunks: readonly FileChunk[];
       readonly stat: LocalStat;
+      /**
+       * The chunks were cut on this device (FastCDC, DEFAULT_CHUNKING), not taken from the
+       * server's version (another client may cut differently): the next describe of the file may
+       * reuse their boundaries (describeReusing).
+       */
+      readonly localCuts?: true;
     };
 
 export type SyncedFile = Extract<SyncedEntry, { kind: 'file' }>;

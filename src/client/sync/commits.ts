@@ -27,8 +27,10 @@ export const recordCommitted = (ctx: SyncContext, pending: PendingCommit, answer
     contentHash: pending.contentHash,
     chunks: pending.chunks,
     stat: pending.stat,
+    localCuts: true,
   });
   ctx.state.dropPending(pending.key);
+  for (const c of pending.chunks) ctx.uploaded.delete(c.hash);
   progress.advance(0, 1);
 };
 

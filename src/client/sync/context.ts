@@ -70,8 +70,16 @@ export interface SyncContext {
   readonly commitSlot: <T>(task: () => Promise<T>) => Promise<T>;
   /** Folders where files were renamed into place since the last journal flush: fsynced before it. */
   readonly dirtyDirs: Set<string>;
+  /**
+   * Descriptors of large files replaced by a rename since the last checkpoint, closed after it:
+   * their blocks are freed then, in the thread pool, rather than in the rename or under the fsyncs
+   * that make it durable.
+   */
+  readonly replaced: number[];
   /** Files described (chunked and hashed) lately, by path: not read again while their stat holds. */
   readonly described: Map<string, { readonly stat: LocalStat; readonly chunks: readonly FileChunk[] }>;
+  /** Chunks sent ahead of their commit (transfer/uploadAhead.ts): whether the server took each. */
+  readonly uploaded: Map<string, Promise<boolean>>;
   /**
    * Whether the server has the batch calls of docs/api-extensions.md (chunks/missing, chunks,
    * chunks/fetch, commit_batch): turned off for good at the first one it does not know.

@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ServerUnavailable, Stopped } from '../api/errors.js';
@@ -83,8 +84,10 @@ export class SyncEngine {
         chunkSlot: limiter(all.chunkConcurrency),
         commitSlot: limiter(all.commitConcurrency),
         dirtyDirs: new Set(),
+        replaced: [],
         renameSlot: serial(),
         described: new Map(),
+        uploaded: new Map(),
         batchCalls: true,
       };
       return new SyncEngine(ctx, tokens, releaseLock, internal);
@@ -294,6 +297,8 @@ export class SyncEngine {
 
   async close(): Promise<void> {
     this.internal.abort();
+    // Replaced files a checkpoint did not get to let go of (a round cut short).
+    for (const fd of this.ctx.replaced.splice(0)) fsSync.closeSync(fd);
     try {
       // A long journal is folded into the snapshot; a short one is cheaper to replay at the next
       // start than a snapshot of a large tree is to write now.

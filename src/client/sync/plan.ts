@@ -6,6 +6,8 @@ import { FolderProblem } from '../state/layout.js';
 import type { LocalStat, SyncedEntry } from '../state/model.js';
 import { isWithin } from '../state/store.js';
 import { forEachLimit } from '../../concurrency/limit.js';
+import { uploadAhead } from '../transfer/uploadAhead.js';
+import { batchable } from './batching.js';
 import { absPath, type SyncContext } from './context.js';
 
 export type FolderOp = { readonly kind: 'mkdir'; readonly path: string; readonly ino: number } | MoveOp;
@@ -54,13 +56,21 @@ const NEW = 'new:';
 const DESCRIBES_IN_FLIGHT = 4;
 const YIELD_EVERY = 64;
 
-/** Chunks and hashes a file, or answers null when it changed while being read (not stable yet). */
+/**
+ * Chunks and hashes a file, or answers null when it changed while being read (not stable yet).
+ * Chunks this device cut for the file before (described lately, or committed from here) let the
+ * describe skip most of the scanning for cut points: the boundaries come out the same.
+ */
 const describeStable = async (ctx: SyncContext, rel: string, stat: LocalStat): Promise<readonly FileChunk[] | null> => {
   const cached = ctx.described.get(rel);
   if (cached !== undefined && sameStat(cached.stat, stat)) return cached.chunks;
+  const synced = ctx.state.synced.get(rel);
+  const previous = cached?.chunks ?? (synced?.kind === 'file' && synced.localCuts === true ? synced.chunks : undefined);
   const file = absPath(ctx, rel);
+  // A large file's new chunks go to the server while the rest is read (small files go in batches).
+  const ahead = batchable(ctx, stat.size) ? undefined : (chunk: FileChunk, bytes: Uint8Array) => uploadAhead(ctx, chunk.hash, bytes);
   const small = stat.size < ONE_CHUNK_BYTES;
-  const described = await (small ? describeSmallFile(file) : describeLocalFile(file, stat.size)).catch(() => null);
+  const described = await (small ? describeSmallFile(file) : describeLocalFile(file, stat.size, previous, ahead)).catch(() => null);
   const after = small ? statFileNow(file) : await statFile(file);
   if (described === null || after === null || !sameStat(after, stat)) return null;
   ctx.described.set(rel, { stat, chunks: described.chunks });
@@ -218,9 +228,10 @@ export const planPush = async (ctx: SyncContext, scan: Scan, now = Date.now()): 
   const deletes: DeleteOp[] = [];
   if (unstable.length === 0) {
     const vanishedFolders = new Set<string>();
-    const byDepth = [...work].filter(([, e]) => !e.nodeId.startsWith(NEW)).sort((a, b) => depthOf(a[0]) - depthOf(b[0]));
-    for (const [p, e] of byDepth) {
-      if (present(p, e.kind)) continue;
+    // Only what is gone, shallowest first (sorting the whole tree by depth each round took a third
+    // of a quiet plan's time on a folder of 5,000 files).
+    const gone = [...work].filter(([p, e]) => !e.nodeId.startsWith(NEW) && !present(p, e.kind)).sort((a, b) => depthOf(a[0]) - depthOf(b[0]));
+    for (const [p, e] of gone) {
       if (e.kind === 'folder') vanishedFolders.add(p);
       let covered = false;
       for (let dir = parentOf(p); dir !== '' && !covered; dir = parentOf(dir)) covered = vanishedFolders.has(dir);

@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import { fsyncDir, isErrno } from '../state/files.js';
 import { decodeEvent, applyRemoteEvent, remotePath } from '../remote/tree.js';
@@ -33,12 +34,20 @@ export const pullChanges = async (ctx: Pick<SyncContext, 'api' | 'state'>, optio
   }
 };
 
-/** fsyncs the folders files were renamed into, then writes the journal that records them. */
+/**
+ * fsyncs the folders files were renamed into, then writes the journal that records them; then lets
+ * go of the files those renames replaced (closed in the background: freeing them is the
+ * filesystem's business, nothing waits for it).
+ */
 export const checkpoint = async (ctx: SyncContext): Promise<void> => {
   const dirs = [...ctx.dirtyDirs];
   ctx.dirtyDirs.clear();
-  await forEachLimit(dirs, 8, (dir) => fsyncDir(dir).catch((e: unknown) => (isErrno(e, 'ENOENT') ? undefined : Promise.reject(e))));
-  await ctx.state.flush();
+  try {
+    await forEachLimit(dirs, 8, (dir) => fsyncDir(dir).catch((e: unknown) => (isErrno(e, 'ENOENT') ? undefined : Promise.reject(e))));
+    await ctx.state.flush();
+  } finally {
+    for (const fd of ctx.replaced.splice(0)) fsSync.close(fd, () => undefined);
+  }
 };
 
 export interface ReconcileResult {

@@ -134,7 +134,7 @@ export const executePush = async (ctx: SyncContext, plan: PushPlan): Promise<Pus
   });
   for (const touch of plan.touches) {
     const synced = state.synced.get(touch.path);
-    if (synced?.kind === 'file') state.setSynced(touch.path, { ...synced, stat: touch.stat, chunks: touch.chunks });
+    if (synced?.kind === 'file') state.setSynced(touch.path, { ...synced, stat: touch.stat, chunks: touch.chunks, localCuts: true });
   }
   await state.flush();
 

@@ -5,6 +5,7 @@ import type { CommitBody } from '../api/v1.js';
 import type { PendingCommit } from '../state/model.js';
 import { absPath, type SyncContext, type TransferProgress } from '../sync/context.js';
 import { readRange } from './download.js';
+import { heldByServer } from './uploadAhead.js';
 
 /** The local file no longer holds the bytes described when the commit was prepared: describe it again. */
 export class FileChanged extends Error {
@@ -64,8 +65,9 @@ const sendMissing = async (ctx: SyncContext, pending: PendingCommit, progress: T
  */
 export const sendCommit = async (ctx: SyncContext, pending: PendingCommit, progress: TransferProgress, resumed = false): Promise<CommitAnswer> => {
   // Every chunk already in a synced file (a copy, a version restored by hand): the workspace holds
-  // them, so the commit goes first and upload_request only if the server says otherwise.
-  const held = pending.chunks.every((c) => ctx.state.chunks.has(c.hash));
+  // them (so does it those sent ahead while the file was described), so the commit goes first and
+  // upload_request only if the server says otherwise.
+  const held = await heldByServer(ctx, pending.chunks);
   if (resumed || held || pending.chunks.length === 0) {
     try {
       return await commit(ctx, pending);

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunkStream, cutPoints, DEFAULT_CHUNKING, type ChunkingParams } from '../../../src/client/chunking/fastcdc.js';
+import { chunkStream, cutPoints, DEFAULT_CHUNKING, knownChunkEndsAt, nextCut, type ChunkingParams } from '../../../src/client/chunking/fastcdc.js';
 import { readsOf, seededBytes, sizesOf } from './seededBytes.js';
 
 const MiB = 1024 * 1024;
@@ -149,5 +149,40 @@ describe('an edited 20 MiB file', () => {
     const edited = random20MiB.slice();
     edited.set(seededBytes(4096, 99), 10 * MiB);
     expect(newHashes(before, chunkHashes(edited, cutPoints(edited)))).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('the end of a chunk cut before', () => {
+  // Every prefix of a chunk is a run of bytes with no cut point inside: knownChunkEndsAt must find
+  // the end at the chunk's own length and at no shorter one, at every offset the scan went past.
+  const everyEnd = (bytes: Uint8Array, p: ChunkingParams, chunks = Number.MAX_SAFE_INTEGER) => {
+    const cuts = cutPoints(bytes, p).slice(0, chunks);
+    cuts.forEach((end, k) => {
+      const start = k === 0 ? 0 : (cuts[k - 1] as number);
+      for (let size = 1; size <= end - start; size++)
+        if (knownChunkEndsAt(bytes, start, size, true, p) !== (size === end - start)) throw new Error(`chunk at ${start}: wrong answer for ${size} bytes (cut at ${end - start})`);
+      expect(nextCut(bytes, start, p)).toBe(end);
+    });
+  };
+
+  it('is found exactly where the scan cuts, and nowhere before it', () => {
+    everyEnd(random20MiB.subarray(0, 64 * 1024), TINY);
+    everyEnd(random20MiB.subarray(0, MiB), SMALL);
+    everyEnd(seededBytes(64 * 1024, 9).map((b) => b & 3), TINY);
+    everyEnd(random20MiB, DEFAULT_CHUNKING, 2);
+  });
+
+  it('needs the byte after the chunk, unless the input ends there or the chunk is as large as can be', () => {
+    const cuts = cutPoints(random20MiB.subarray(0, 8192), TINY);
+    const first = cuts[0] as number;
+    expect(knownChunkEndsAt(random20MiB.subarray(0, first + 1), 0, first, false, TINY)).toBe(true);
+    expect(knownChunkEndsAt(random20MiB.subarray(0, first), 0, first, false, TINY)).toBe(false);
+    expect(knownChunkEndsAt(random20MiB.subarray(0, first), 0, first, true, TINY)).toBe(true);
+    const zeros = new Uint8Array(3000);
+    expect(knownChunkEndsAt(zeros, 0, TINY.maxSize, false, TINY)).toBe(true);
+    expect(knownChunkEndsAt(zeros, 0, TINY.maxSize + 1, false, TINY)).toBe(false);
+    expect(knownChunkEndsAt(zeros, 0, 10, false, TINY)).toBe(false);
+    expect(knownChunkEndsAt(zeros, 2990, 10, true, TINY)).toBe(true);
+    expect(knownChunkEndsAt(zeros, 2990, 11, true, TINY)).toBe(false);
   });
 });
