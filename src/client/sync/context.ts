@@ -80,6 +80,8 @@ export interface SyncContext {
   readonly described: Map<string, { readonly stat: LocalStat; readonly chunks: readonly FileChunk[] }>;
   /** Chunks sent ahead of their commit (transfer/uploadAhead.ts): whether the server took each. */
   readonly uploaded: Map<string, Promise<boolean>>;
+  /** How many of those are on their way now. */
+  readonly ahead: { inFlight: number };
   /**
    * Whether the server has the batch calls of docs/api-extensions.md (chunks/missing, chunks,
    * chunks/fetch, commit_batch): turned off for good at the first one it does not know.

@@ -88,6 +88,7 @@ export class SyncEngine {
         renameSlot: serial(),
         described: new Map(),
         uploaded: new Map(),
+        ahead: { inFlight: 0 },
         batchCalls: true,
       };
       return new SyncEngine(ctx, tokens, releaseLock, internal);

@@ -8,8 +8,6 @@ const AHEAD_IN_FLIGHT = 4;
 // Chunks sent ahead but not committed yet (a file that changed again meanwhile): forgotten past this.
 const REMEMBERED = 10_000;
 
-const inFlight = new WeakMap<SyncContext, number>();
-
 /**
  * Sends a chunk of a large file to the server as soon as the describe finds it, while the rest of
  * the file is still being read and hashed, so that the commit can go without upload_request and
@@ -20,10 +18,9 @@ const inFlight = new WeakMap<SyncContext, number>();
  */
 export const uploadAhead = (ctx: SyncContext, hash: string, bytes: Uint8Array): void => {
   if (!ctx.batchCalls || ctx.state.chunks.has(hash) || ctx.uploaded.has(hash)) return;
-  const running = inFlight.get(ctx) ?? 0;
-  if (running >= AHEAD_IN_FLIGHT) return;
+  if (ctx.ahead.inFlight >= AHEAD_IN_FLIGHT) return;
   if (ctx.uploaded.size >= REMEMBERED) ctx.uploaded.clear();
-  inFlight.set(ctx, running + 1);
+  ctx.ahead.inFlight++;
   const body = encodeRecords([{ hash, bytes: Buffer.from(bytes) }]);
   const sent = ctx
     .chunkSlot(async () => {
@@ -37,7 +34,7 @@ export const uploadAhead = (ctx: SyncContext, hash: string, bytes: Uint8Array): 
         return false;
       },
     )
-    .finally(() => inFlight.set(ctx, (inFlight.get(ctx) ?? 1) - 1));
+    .finally(() => void ctx.ahead.inFlight--);
   ctx.uploaded.set(hash, sent);
 };
 
