@@ -383,7 +383,7 @@ const serve = async (): Promise<void> => {
   const env = process.env;
   const logger = pino({ level: env.LOG_LEVEL ?? 'warn' });
   const pool = createPool(env.DATABASE_URL as string, Number(env.STRATA_PG_POOL_SIZE ?? 20), logger);
-  const blobs = await blobStoreFromEnv(env, env.STRATA_DATA_DIR as string);
+  const blobs = await blobStoreFromEnv(env, env.STRATA_DATA_DIR as string, pool);
   const unlimited = 1_000_000_000;
   const gateway = await startGateway(
     {

@@ -35,7 +35,7 @@ export const startStrata = async (
   const pool = createPool(databaseUrl, config.pgPoolSize, logger);
   const migrated = await migrate(pool);
   logger.info({ applied: migrated.applied, schemaVersion: migrated.current }, 'schema up to date');
-  const blobs = await blobStoreFromEnv(env, config.dataDir);
+  const blobs = await blobStoreFromEnv(env, config.dataDir, pool);
   const gateway = await startGateway(
     {
       pool,

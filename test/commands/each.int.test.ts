@@ -83,6 +83,25 @@ describe('many independent commands of one workspace in one unit of work', () =>
     expect(outcomes.map(codeOf)).toEqual(['ok', 'name_conflict']);
   });
 
+  it('looks for name conflicts in each file\'s own folder only, however many folders and names the batch spans', async () => {
+    const { ws, c } = await given();
+    right(await handle(c.createFolder('root', 'Pics', 'pics')));
+    right(await handle(c.commitNew('docs', 'a.txt', [chunkOf('a0')], 'a0')));
+    right(await handle(c.commitNew('pics', 'b.txt', [chunkOf('b0')], 'b0')));
+    // docs holds a.txt and pics holds b.txt: each name collides in its own folder, not in the other.
+    const outcomes = right(
+      await each(ws, [
+        c.commitNew('pics', 'A.TXT', [chunkOf('a1')], 'a1'),
+        c.commitNew('docs', 'B.txt', [chunkOf('b1')], 'b1'),
+        c.commitNew('docs', 'a.txt', [chunkOf('a2')], 'a2'),
+        c.commitNew('pics', 'b.TXT', [chunkOf('b2')], 'b2'),
+        c.commitNew('root', 'a.txt', [chunkOf('a3')], 'a3'),
+      ]),
+    );
+    expect(outcomes.map(codeOf)).toEqual(['ok', 'ok', 'name_conflict', 'name_conflict', 'ok']);
+    expect(await projectionView(db, ws)).toEqual(foldedView(await foldedState(db, ws)));
+  });
+
   it('counts the quota across the batch: the commit that would pass it is refused, the rest fit', async () => {
     const { ws, c } = await given();
     const outcomes = right(

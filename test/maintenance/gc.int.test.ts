@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeId, WorkspaceId } from '../../src/domain/ids.js';
+import type { ChunkHash, NodeId, WorkspaceId } from '../../src/domain/ids.js';
 import { collectGarbage, type GcOptions } from '../../src/maintenance/gc/sweep.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { chunksOf, randomBytes, refsOf, startTransfersGateway, type Account, type Chunk, type TransfersGateway } from '../gateway/transfers/harness.js';
@@ -17,7 +17,7 @@ describe('garbage collection of chunks', () => {
 
   /** GC as if `ms` had passed: blobs look old, uploads nobody committed stop protecting their chunks after 25 h. */
   const gcLater = (ms: number, extra: Partial<GcOptions> = {}) => collectGarbage({ pool: db.pool, blobs: t.gw.deps.blobs, now: new Date(Date.now() + ms), ...extra });
-  const stored = (c: Chunk): boolean => fs.existsSync(path.join(t.gw.blobDir, 'chunks', c.hash.slice(0, 2), c.hash.slice(2, 4), c.hash));
+  const stored = async (c: Chunk): Promise<boolean> => (await t.gw.deps.blobs.stat(c.hash as ChunkHash)) !== null;
   const purgeFile = async (who: Account, fileId: string) => {
     await t.call('DELETE', `/v1/nodes/${fileId}`, who);
     const r = await t.gw.deps.handle({ type: 'PurgeNode', workspaceId: who.workspaceId as WorkspaceId, data: { nodeId: fileId as NodeId, versionIds: null }, metadata: t.meta(who) });
@@ -53,10 +53,10 @@ describe('garbage collection of chunks', () => {
     // A day later, what A alone used and what B sent but never committed are garbage; the rest is still referenced.
     const dry = await gcLater(26 * HOUR, { dryRun: true });
     expect(dry).toMatchObject({ dryRun: true, scannedChunks: 4, garbageChunks: 2, garbageBytes: onlyA.size + pending.size, deletedChunks: 0, freedBytes: 0 });
-    expect([shared, onlyA, inTrash, pending].map(stored)).toEqual([true, true, true, true]);
+    expect(await Promise.all([shared, onlyA, inTrash, pending].map(stored))).toEqual([true, true, true, true]);
     const report = await gcLater(26 * HOUR);
     expect(report).toMatchObject({ dryRun: false, scannedChunks: 4, scannedBytes: 3 * 1000 + 700, deletedChunks: 2, freedBytes: onlyA.size + pending.size });
-    expect([shared, onlyA, inTrash, pending].map(stored)).toEqual([true, false, true, false]);
+    expect(await Promise.all([shared, onlyA, inTrash, pending].map(stored))).toEqual([true, false, true, false]);
     expect((await t.getBytes(`/v1/files/${fileB.fileId}/content`, b)).bytes).toEqual(shared.bytes);
     expect((await gcLater(26 * HOUR)).deletedChunks).toBe(0);
   });
@@ -90,7 +90,7 @@ describe('garbage collection of chunks', () => {
     const answer = await (put as NonNullable<typeof put>);
     expect(answer.status).toBe(503);
     expect((answer.body as { error: { details: { reason: string } } }).error.details.reason).toBe('chunk_collected');
-    expect(stored(chunk)).toBe(false);
+    expect(await stored(chunk)).toBe(false);
     // Sending it again stores it for good; the commit goes through and the bytes are there.
     expect((await t.putBytes(url, chunk.bytes)).status).toBe(201);
     const commit = await t.commit(b, { parentId: b.rootId, name: 'x.bin', chunks: refsOf([chunk]), size: chunk.size, idempotencyKey: 'x' });
@@ -138,9 +138,9 @@ describe('garbage collection of chunks', () => {
     const answer = await (sent as NonNullable<typeof sent>);
     expect(answer.status).toBe(503);
     expect(answer.body.error).toMatchObject({ code: 'unavailable', details: { reason: 'chunk_collected', hashes: [swept.hash] } });
-    expect(stored(swept)).toBe(false);
+    expect(await stored(swept)).toBe(false);
     expect((await sendRecords(b, [other, swept])).status).toBe(200);
-    expect([stored(swept), stored(other)]).toEqual([true, true]);
+    expect([await stored(swept), await stored(other)]).toEqual([true, true]);
   });
 
   it('answers missing_chunks for the commits of a batch whose chunk the sweep deleted after their check, and takes the others', async () => {
@@ -213,6 +213,55 @@ describe('garbage collection of chunks', () => {
     expect(deleted).toBeGreaterThan(0);
     expect(committed, `${retried} retries`).toBeGreaterThan(0);
     const { rows } = await db.pool.query<{ hash: string }>('SELECT DISTINCT hash FROM rm.chunk_refs WHERE refs > 0');
-    for (const { hash } of rows) expect(stored({ hash } as Chunk), hash).toBe(true);
+    for (const { hash } of rows) expect(await stored({ hash } as Chunk), hash).toBe(true);
+  });
+  describe('of small chunks sent many at once (packed)', () => {
+    const packFiles = (): string[] => (fs.existsSync(path.join(t.gw.blobDir, 'packs')) ? fs.readdirSync(path.join(t.gw.blobDir, 'packs')) : []);
+
+    it('deletes the unreferenced ones and gives their space back by rewriting the pack with what is still used', async () => {
+      const chunks = chunksOf(randomBytes(10 * 2000), 2000);
+      const before = new Set(packFiles());
+      expect((await t.sendRecords(a, chunks)).status).toBe(200);
+      const sent = packFiles().filter((f) => !before.has(f));
+      expect(sent).toHaveLength(1);
+      // One file keeps two of the ten; the other eight were sent and never committed.
+      const [kept1, kept2] = chunks as [Chunk, Chunk];
+      const file = await t.commit(a, { parentId: a.rootId, name: 'packed.bin', chunks: refsOf([kept1, kept2]), size: kept1.size + kept2.size, idempotencyKey: 'packed' });
+      expect(file.status).toBe(201);
+
+      const dry = await gcLater(26 * HOUR, { dryRun: true });
+      expect(dry.garbageChunks).toBeGreaterThanOrEqual(8);
+      expect(packFiles()).toEqual(expect.arrayContaining(sent));
+      const report = await gcLater(26 * HOUR);
+      expect(report.deletedChunks).toBeGreaterThanOrEqual(8);
+      expect(report.packsRewritten).toBeGreaterThanOrEqual(1);
+      expect(report.reclaimedBytes).toBeGreaterThanOrEqual(8 * 2000);
+      expect(await Promise.all(chunks.map(stored))).toEqual(chunks.map((_, i) => i < 2));
+      // The pack as sent is gone; what the file uses was moved and still reads back.
+      expect(packFiles()).not.toEqual(expect.arrayContaining(sent));
+      expect((await t.getBytes(`/v1/files/${file.body.fileId}/content`, a)).bytes).toEqual(Buffer.concat([kept1.bytes, kept2.bytes]));
+    });
+
+    it('makes a batch that re-sends a packed chunk during the sweep send it again, never keeping a holding without bytes', async () => {
+      const chunk = chunksOf(randomBytes(1800), 1800)[0] as Chunk;
+      expect((await t.sendRecords(a, [chunk])).status).toBe(200);
+      let sending: ReturnType<typeof t.sendRecords> | undefined;
+      const report = await gcLater(26 * HOUR, {
+        whileLocked: async (hashes) => {
+          if (!hashes.some((h) => h === chunk.hash)) return;
+          sending = t.sendRecords(b, [chunk]);
+          await someoneWaitsForTheFence();
+        },
+      });
+      expect(report.deletedChunks).toBeGreaterThanOrEqual(1);
+      const answer = await (sending as NonNullable<typeof sending>);
+      expect(answer.status).toBe(503);
+      expect(answer.body.error?.details).toMatchObject({ reason: 'chunk_collected', hashes: [chunk.hash] });
+      expect(await stored(chunk)).toBe(false);
+      expect((await t.sendRecords(b, [chunk])).status).toBe(200);
+      const commit = await t.commit(b, { parentId: b.rootId, name: 'again.bin', chunks: refsOf([chunk]), size: chunk.size, idempotencyKey: 'again' });
+      expect(commit.status).toBe(201);
+      expect((await t.getBytes(`/v1/files/${commit.body.fileId}/content`, b)).bytes).toEqual(chunk.bytes);
+    });
   });
 });

@@ -29,7 +29,7 @@ export const startTestGateway = async (
   } = {},
 ): Promise<TestGateway> => {
   const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-blobs-'));
-  const blobs = options.blobs ?? withCircuitBreaker(await createFilesystemBlobStore({ root: blobDir }));
+  const blobs = options.blobs ?? withCircuitBreaker(await createFilesystemBlobStore({ root: blobDir, packs: { pool: db.pool } }));
   const running = await startGateway(
     {
       pool: db.pool,

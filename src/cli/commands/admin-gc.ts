@@ -12,7 +12,10 @@ const summary = (r: GcReport): string =>
   (r.dryRun
     ? `would delete ${r.garbageChunks} unreferenced chunk(s), freeing ${human(r.garbageBytes)}`
     : `deleted ${r.deletedChunks} unreferenced chunk(s), freed ${human(r.freedBytes)}` +
-      (r.sparedChunks > 0 ? `; ${r.sparedChunks} taken back by uploads meanwhile were kept` : ''));
+      (r.sparedChunks > 0 ? `; ${r.sparedChunks} taken back by uploads meanwhile were kept` : '')) +
+  (r.packsRewritten + r.packsRemoved > 0
+    ? `; ${r.dryRun ? 'would rewrite' : 'rewrote'} ${r.packsRewritten} and ${r.dryRun ? 'remove' : 'removed'} ${r.packsRemoved} pack(s) of small chunks, ${r.dryRun ? 'giving back' : 'gave back'} ${human(r.reclaimedBytes)}`
+    : '');
 
 /**
  * `strata admin gc`: mark and sweep of the blob store (the one the server uses: S3_* or
@@ -25,11 +28,11 @@ export const adminGcCommand: CliCommand = {
   options: { 'dry-run': { type: 'boolean' }, 'grace-minutes': { type: 'string' }, json: { type: 'boolean' }, ...databaseOption },
   run: guarded(async ({ values }, io) => {
     const graceMs = wholeNumber(values, 'grace-minutes', DEFAULT_GC_GRACE_MS / 60_000) * 60_000;
-    const blobs = await blobStoreFromEnv(io.env, loadConfig(io.env).dataDir);
-    try {
-      const report = await withDatabase(io, values, async (pool) => {
-        const schema = await pool.query<{ ready: boolean }>("SELECT to_regclass('blob_tombstones') IS NOT NULL AS ready");
-        if (schema.rows[0]?.ready !== true) throw new CliError('this database has not been migrated for garbage collection yet: start a server of this version once');
+    const report = await withDatabase(io, values, async (pool) => {
+      const schema = await pool.query<{ ready: boolean }>("SELECT to_regclass('blob_tombstones') IS NOT NULL AND to_regclass('blob_packed') IS NOT NULL AS ready");
+      if (schema.rows[0]?.ready !== true) throw new CliError('this database has not been migrated for garbage collection yet: start a server of this version once');
+      const blobs = await blobStoreFromEnv(io.env, loadConfig(io.env).dataDir, pool);
+      try {
         let bar: Progress | null = null;
         let lastScanLine = 0;
         try {
@@ -52,11 +55,11 @@ export const adminGcCommand: CliCommand = {
         } finally {
           (bar as Progress | null)?.stop();
         }
-      });
-      io.out.write(values.json === true ? `${JSON.stringify(report)}\n` : `${summary(report)}\n`);
-      return 0;
-    } finally {
-      blobs.circuit.shutdown();
-    }
+      } finally {
+        blobs.circuit.shutdown();
+      }
+    });
+    io.out.write(values.json === true ? `${JSON.stringify(report)}\n` : `${summary(report)}\n`);
+    return 0;
   }),
 };

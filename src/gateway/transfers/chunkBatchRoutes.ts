@@ -39,6 +39,34 @@ const STORE_CONCURRENCY = 16;
 
 const distinct = <A>(items: readonly A[]): A[] => [...new Set(items)];
 
+/** Verified chunks into the store: in one durable write where the store can, else one put each. */
+const storeAll = async (blobs: BlobStore, chunks: readonly (readonly [ChunkHash, Uint8Array])[]): Promise<void> => {
+  const unreachable = (hash: string) => new Error(`unreachable: chunk ${hash} was hashed before it was stored`);
+  if (blobs.putMany !== undefined) {
+    const putMany = blobs.putMany;
+    const result = await storeCall(() => putMany(chunks.map(([hash, bytes]) => ({ hash, bytes }))));
+    if (!result.ok) throw unreachable(chunks[result.index]?.[0] ?? '?');
+    return;
+  }
+  await forEachLimit(chunks, STORE_CONCURRENCY, async ([hash, bytes]) => {
+    const result = await storeCall(() => blobs.put(hash, bytes, { maxBytes: MAX_CHUNK_BYTES }));
+    if (!result.ok) throw unreachable(hash);
+  });
+};
+
+/** Of hashes, those the store holds: in one call where the store can, else a stat each. */
+const storedAmong = async (blobs: BlobStore, hashes: readonly ChunkHash[]): Promise<Set<ChunkHash>> => {
+  if (blobs.storedAmong !== undefined) {
+    const among = blobs.storedAmong;
+    return storeCall(() => among(hashes));
+  }
+  const stored = new Set<ChunkHash>();
+  await forEachLimit(hashes, STORE_CONCURRENCY, async (hash) => {
+    if ((await storeCall(() => blobs.stat(hash))) !== null) stored.add(hash);
+  });
+  return stored;
+};
+
 /** A chunk's bytes, whole (chunks of a fetch are small: the batch is at most 64 MiB). */
 const wholeChunk = async (blobs: BlobStore, chunk: { hash: ChunkHash; size: number }): Promise<Buffer> => {
   const pieces: Buffer[] = [];
@@ -46,6 +74,48 @@ const wholeChunk = async (blobs: BlobStore, chunk: { hash: ChunkHash; size: numb
   const bytes = Buffer.concat(pieces);
   if (bytes.length !== chunk.size) throw new ChunkLostError(`chunk ${chunk.hash} ended ${chunk.size - bytes.length} bytes short`);
   return bytes;
+};
+
+/** A run of a fetch's chunks read together; size is theirs in all (for the read-ahead's bound). */
+interface Slice {
+  readonly chunks: readonly { hash: ChunkHash; size: number }[];
+  readonly size: number;
+}
+
+/** Chunks of a slice: small enough that a slice is far below the read-ahead's byte bound. */
+const SLICE_BYTES = 1024 * 1024;
+const SLICE_CHUNKS = 64;
+
+/** A store that reads many at once gets slices of many chunks; any other, a chunk a slice. */
+const slicesOf = (chunks: readonly { hash: ChunkHash; size: number }[], readsMany: boolean): Slice[] => {
+  if (!readsMany) return chunks.map((c) => ({ chunks: [c], size: c.size }));
+  const slices: Slice[] = [];
+  let current: { hash: ChunkHash; size: number }[] = [];
+  let bytes = 0;
+  for (const chunk of chunks) {
+    if (current.length > 0 && (current.length >= SLICE_CHUNKS || bytes + chunk.size > SLICE_BYTES)) {
+      slices.push({ chunks: current, size: bytes });
+      current = [];
+      bytes = 0;
+    }
+    current.push(chunk);
+    bytes += chunk.size;
+  }
+  if (current.length > 0) slices.push({ chunks: current, size: bytes });
+  return slices;
+};
+
+/** The whole bytes of a slice's chunks, in its order. */
+const sliceBytes = async (blobs: BlobStore, slice: Slice): Promise<Uint8Array[]> => {
+  if (blobs.getMany === undefined) return Promise.all(slice.chunks.map((c) => wholeChunk(blobs, c)));
+  const getMany = blobs.getMany;
+  const found = await storeCall(() => getMany(slice.chunks.map((c) => c.hash)));
+  return slice.chunks.map((c) => {
+    const bytes = found.get(c.hash);
+    if (bytes === undefined) throw new ChunkLostError(`chunk ${c.hash} is referenced but not in the blob store`);
+    if (bytes.length !== c.size) throw new ChunkLostError(`chunk ${c.hash} holds ${bytes.length} bytes, ${c.size} expected`);
+    return bytes;
+  });
 };
 
 /** Bytes read ahead of the one being sent: enough to keep the store busy, bounded for memory. */
@@ -58,8 +128,8 @@ const READ_AHEAD_CHUNKS = 32;
  * start() fills the window and waits for the first item (a store that is down surfaces then);
  * next() answers each item's bytes, in order.
  */
-const readAhead = <A extends { size: number }>(items: readonly A[], read: (item: A) => Promise<Buffer>) => {
-  const started: Promise<Buffer>[] = [];
+const readAhead = <A extends { size: number }, R>(items: readonly A[], read: (item: A) => Promise<R>) => {
+  const started: Promise<R>[] = [];
   let due = 0;
   const fill = () => {
     let bytes = 0;
@@ -78,9 +148,9 @@ const readAhead = <A extends { size: number }>(items: readonly A[], read: (item:
       fill();
       await started[0];
     },
-    next: async (): Promise<Buffer> => {
+    next: async (): Promise<R> => {
       fill();
-      const bytes = await (started[due] as Promise<Buffer>);
+      const bytes = await (started[due] as Promise<R>);
       due++;
       return bytes;
     },
@@ -145,13 +215,19 @@ export const chunkBatchRoutes = async (app: FastifyInstance, ctx: TransferContex
       const total = recordsLength(chunks.map((c) => c.size));
       if (total - chunks.length * RECORD_HEADER_BYTES > MAX_RECORDS_BYTES)
         throw new ApiError('payload_too_large', `At most ${MAX_RECORDS_BYTES} bytes of chunks per request.`, { limit: MAX_RECORDS_BYTES });
-      const ahead = readAhead(chunks, (chunk) => wholeChunk(deps.blobs, chunk));
-      // The first chunk is read before answering, so a store that is down is a 503, not a cut-off body.
+      // Read in slices, several chunks a store call where the store can (a pack gives many small
+      // chunks in a read or two), one slice ahead of the one being sent.
+      const slices = slicesOf(chunks, deps.blobs.getMany !== undefined);
+      const ahead = readAhead(slices, (slice) => sliceBytes(deps.blobs, slice));
+      // The first slice is read before answering, so a store that is down is a 503, not a cut-off body.
       await ahead.start();
       async function* records(): AsyncGenerator<Uint8Array> {
-        for (const chunk of chunks) {
-          yield recordHeader(chunk.hash, chunk.size);
-          yield await ahead.next();
+        for (const slice of slices) {
+          const bytes = await ahead.next();
+          for (const [i, chunk] of slice.chunks.entries()) {
+            yield recordHeader(chunk.hash, chunk.size);
+            yield bytes[i] as Uint8Array;
+          }
         }
       }
       deps.metrics.bytesOut.inc(total);
@@ -202,12 +278,8 @@ export const chunkBatchRoutes = async (app: FastifyInstance, ctx: TransferContex
         const now = deps.now();
         const wasHeld = await holdings.held(auth.workspaceId, distinct(chunks.map((c) => c.hash)), now);
         const unique = [...new Map(records.map((r) => [r.hash as ChunkHash, r.bytes])).entries()];
-        await forEachLimit(unique, STORE_CONCURRENCY, async ([hash, bytes]) => {
-          const result = await storeCall(() => deps.blobs.put(hash, bytes, { maxBytes: MAX_CHUNK_BYTES }));
-          if (!result.ok) throw new Error(`unreachable: chunk ${hash} was hashed before it was stored`);
-        });
-        const stillStored = async (hash: ChunkHash) => (await storeCall(() => deps.blobs.stat(hash))) !== null;
-        const collected = await recordVerifiedUploads(deps.pool, { workspaceId: auth.workspaceId, chunks, now }, stillStored);
+        await storeAll(deps.blobs, unique);
+        const collected = await recordVerifiedUploads(deps.pool, { workspaceId: auth.workspaceId, chunks, now }, (hashes) => storedAmong(deps.blobs, hashes));
         if (collected.size > 0)
           throw new ApiError('unavailable', 'Chunks were garbage-collected while they arrived; send them again.', { reason: 'chunk_collected', hashes: [...collected] }, 1);
         deps.metrics.bytesIn.inc(total);

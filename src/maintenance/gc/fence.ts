@@ -32,13 +32,14 @@ export const recordVerifiedUpload = async (
 
 /**
  * recordVerifiedUpload for many chunks of one workspace in one transaction (one durable write):
- * the buckets' locks shared, then each blob checked as still stored. Answers the hashes a sweep
- * took meanwhile (send them again); the others are recorded.
+ * the buckets' locks shared, then the blobs checked as still stored (storedAmong answers which of
+ * them the store holds). Answers the hashes a sweep took meanwhile (send them again); the others
+ * are recorded.
  */
 export const recordVerifiedUploads = async (
   pool: pg.Pool,
   uploads: { workspaceId: WorkspaceId; chunks: readonly { hash: ChunkHash; size: number }[]; now: Date },
-  stillStored: (hash: ChunkHash) => Promise<boolean>,
+  storedAmong: (hashes: readonly ChunkHash[]) => Promise<Set<ChunkHash>>,
 ): Promise<Set<ChunkHash>> =>
   inTransaction(pool, async (client) => {
     // Sorted: two batches of one workspace that share chunks take their rows in the same order.
@@ -50,7 +51,8 @@ export const recordVerifiedUploads = async (
       text: 'SELECT pg_advisory_xact_lock_shared($1, k) FROM (SELECT DISTINCT strata_chunk_lock_key(h) AS k FROM unnest($2::text[]) AS h ORDER BY 1) AS b',
       values: [CHUNK_LOCK_SPACE, hashes],
     });
-    for (const hash of hashes) if (!(await stillStored(hash))) collected.add(hash);
+    const stored = await storedAmong(hashes);
+    for (const hash of hashes) if (!stored.has(hash)) collected.add(hash);
     const sizeOf = new Map(uploads.chunks.map((c) => [c.hash, c.size]));
     const sizes = new Map(hashes.filter((h) => !collected.has(h)).map((h) => [h, sizeOf.get(h) ?? 0]));
     await client.query({ name: 'gc_fence_untombstone_many', text: 'DELETE FROM blob_tombstones WHERE hash = ANY($1::text[])', values: [[...sizes.keys()]] });

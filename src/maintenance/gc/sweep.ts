@@ -48,6 +48,14 @@ export interface GcReport {
   readonly tombstonesPruned: number;
   readonly holdingsPruned: number;
   readonly stagedUploadsRemoved: number;
+  /**
+   * Stores that pack small chunks free a deleted one's space when its pack is rewritten (once less
+   * than half of it is live) or removed: packs so rewritten and removed by this run, and the disk
+   * space that gave back (a dry run: what it would). Zero for stores where delete frees at once.
+   */
+  readonly packsRewritten: number;
+  readonly packsRemoved: number;
+  readonly reclaimedBytes: number;
 }
 
 type Queryable = pg.Pool | pg.ClientBase;
@@ -144,11 +152,14 @@ export const collectGarbage = async (options: GcOptions): Promise<GcReport> => {
   const holdingSince = new Date(options.now.getTime() - (options.holdingMs ?? VERIFIED_UPLOAD_HOLD_SECONDS * 1000 + graceMs));
   const { candidates, chunks, bytes } = await scan(options, graceMs, holdingSince);
   const base = { scannedChunks: chunks, scannedBytes: bytes, tombstonesPruned: 0, holdingsPruned: 0, stagedUploadsRemoved: 0 };
+  // Packs written during the grace period are left alone, as young blobs are.
+  const compact = (dryRun: boolean) =>
+    options.blobs.compact?.({ before: new Date(options.now.getTime() - graceMs), dryRun }) ?? Promise.resolve({ packsRewritten: 0, packsRemoved: 0, reclaimedBytes: 0 });
   if (options.dryRun === true) {
     const referenced = await referencedAmong(options.pool, candidates.map((c) => c.hash), holdingSince);
     const garbage = candidates.filter((c) => !referenced.has(c.hash));
     const garbageBytes = garbage.reduce((s, c) => s + c.size, 0);
-    return { ...base, dryRun: true, garbageChunks: garbage.length, garbageBytes, deletedChunks: 0, freedBytes: 0, sparedChunks: candidates.length - garbage.length };
+    return { ...base, ...(await compact(true)), dryRun: true, garbageChunks: garbage.length, garbageBytes, deletedChunks: 0, freedBytes: 0, sparedChunks: candidates.length - garbage.length };
   }
   const groups = new Map<number, StoredChunk[][]>();
   for (const c of candidates) {
@@ -170,5 +181,5 @@ export const collectGarbage = async (options: GcOptions): Promise<GcReport> => {
     done += group.length;
     options.onProgress?.({ phase: 'sweep', done, total: candidates.length });
   }
-  return { ...base, ...(await prune(options)), dryRun: false, garbageChunks: deleted, garbageBytes: freed, deletedChunks: deleted, freedBytes: freed, sparedChunks: spared };
+  return { ...base, ...(await prune(options)), ...(await compact(false)), dryRun: false, garbageChunks: deleted, garbageBytes: freed, deletedChunks: deleted, freedBytes: freed, sparedChunks: spared };
 };

@@ -158,6 +158,11 @@ export const withCircuitBreaker = (store: BlobStore, options: CircuitBreakerOpti
     list,
     ping: () => guard(() => store.ping()),
     ...(store.presign === undefined ? {} : { presign: presign(store.presign) }),
+    ...(store.putMany === undefined ? {} : { putMany: (chunks) => guard(() => (store.putMany as NonNullable<BlobStore['putMany']>)(chunks), transferTimeoutMs) }),
+    ...(store.storedAmong === undefined ? {} : { storedAmong: (hashes) => guard(() => (store.storedAmong as NonNullable<BlobStore['storedAmong']>)(hashes)) }),
+    ...(store.getMany === undefined ? {} : { getMany: (hashes) => guard(() => (store.getMany as NonNullable<BlobStore['getMany']>)(hashes), transferTimeoutMs) }),
+    // Maintenance, off every request's path: it runs as long as the dead space takes, with no budget.
+    ...(store.compact === undefined ? {} : { compact: store.compact }),
     circuit,
   };
 };

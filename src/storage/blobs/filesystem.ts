@@ -1,11 +1,16 @@
 import crypto from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import type pg from 'pg';
 import { MAX_CHUNK_BYTES } from '../../domain/chunks.js';
 import { ChunkHash } from '../../domain/ids.js';
 import { assertByteRange, assertChunkHash, drainHashed, judge } from './body.js';
-import type { BlobBody, BlobStore, ByteRange, ChunkStat, PutOptions, PutResult, StoredChunk } from './port.js';
+import { ensureDurableDir, fsyncDir, hasCode, orNullIfMissing, writeAll } from './durableFs.js';
+import { forEachLimit } from '../../concurrency/limit.js';
+import { createPackStore, PACKED_CHUNK_MAX_BYTES, type PackStore } from './packs/packStore.js';
+import type { BlobBody, BlobStore, ByteRange, ChunkBytes, ChunkStat, PutManyResult, PutOptions, PutResult, StoredChunk } from './port.js';
 
 export interface FilesystemBlobStoreOptions {
   readonly root: string;
@@ -14,43 +19,15 @@ export interface FilesystemBlobStoreOptions {
    * ones may belong to another process sharing the root (a CLI command next to the server).
    */
   readonly staleTempMs?: number;
+  /**
+   * The pack index's database (src/storage/blobs/packs/): with it, putMany writes the small chunks
+   * of a batch into one pack file; without it, every chunk is a file of its own.
+   */
+  readonly packs?: { readonly pool: pg.Pool; readonly maxChunkBytes?: number };
 }
 
-const hasCode = (error: unknown, code: string): boolean =>
-  error instanceof Error && (error as NodeJS.ErrnoException).code === code;
-
-const orNullIfMissing = async <T>(work: Promise<T>): Promise<T | null> => {
-  try {
-    return await work;
-  } catch (error) {
-    if (hasCode(error, 'ENOENT')) return null;
-    throw error;
-  }
-};
-
-/** A rename or link is only durable once the directory holding the new entry is fsynced. */
-const fsyncDir = async (dir: string): Promise<void> => {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-};
-
-/** mkdir -p, then fsync the parents of whatever it created so the new directories survive a crash. */
-const ensureDurableDir = async (dir: string): Promise<void> => {
-  const firstCreated = await fs.mkdir(dir, { recursive: true });
-  if (firstCreated === undefined) return;
-  for (let created = dir; ; created = path.dirname(created)) {
-    await fsyncDir(path.dirname(created));
-    if (created === firstCreated) return;
-  }
-};
-
-const writeAll = async (file: fs.FileHandle, piece: Uint8Array): Promise<void> => {
-  for (let offset = 0; offset < piece.byteLength; ) offset += (await file.write(piece, offset)).bytesWritten;
-};
+/** Large chunks of a putMany stored at once, each a file and an fsync of its own. */
+const LOOSE_CONCURRENCY = 8;
 
 const removeStaleTemps = async (tmpDir: string, staleTempMs: number): Promise<void> => {
   const cutoff = Date.now() - staleTempMs;
@@ -66,6 +43,11 @@ const removeStaleTemps = async (tmpDir: string, staleTempMs: number): Promise<vo
  * hard-links it into place: link is atomic and refuses to replace, so a crash never leaves a partial
  * chunk under its hash and concurrent puts of one chunk learn exactly which of them created it.
  * root must be on a local POSIX filesystem (hard links, fsync on directories).
+ *
+ * With options.packs, the small chunks of a putMany go instead into one pack under root/packs (a
+ * file, two fsyncs and one index commit for the batch, where files of their own cost each chunk
+ * two fsyncs and a dozen file system calls). Reads look for a chunk's own file first, then the
+ * pack index. A chunk can, after racing puts, be both; delete removes both and list names it once.
  */
 export const createFilesystemBlobStore = async (options: FilesystemBlobStoreOptions): Promise<BlobStore> => {
   const chunksDir = path.join(options.root, 'chunks');
@@ -73,6 +55,9 @@ export const createFilesystemBlobStore = async (options: FilesystemBlobStoreOpti
   await ensureDurableDir(chunksDir);
   await ensureDurableDir(tmpDir);
   await removeStaleTemps(tmpDir, options.staleTempMs ?? 15 * 60_000);
+  const packs: PackStore | null =
+    options.packs === undefined ? null : await createPackStore({ dirs: { tmp: tmpDir, packs: path.join(options.root, 'packs') }, pool: options.packs.pool });
+  const packMax = options.packs?.maxChunkBytes ?? PACKED_CHUNK_MAX_BYTES;
 
   const dirOf = (hash: string): string => path.join(chunksDir, hash.slice(0, 2), hash.slice(2, 4));
   const pathOf = (hash: string): string => {
@@ -113,6 +98,8 @@ export const createFilesystemBlobStore = async (options: FilesystemBlobStoreOpti
       await file.sync();
       await file.close();
       open = false;
+      // Already in a pack: the put only refreshes it, as a re-put of a file does.
+      if (packs !== null && verdict.size <= packMax && (await packs.touch([hash], new Date())).has(hash)) return { ok: true, created: false, size: verdict.size };
       return { ok: true, created: await publish(hash, tempPath), size: verdict.size };
     } finally {
       if (open) await file.close();
@@ -122,20 +109,23 @@ export const createFilesystemBlobStore = async (options: FilesystemBlobStoreOpti
 
   const stat = async (hash: ChunkHash): Promise<ChunkStat | null> => {
     const info = await orNullIfMissing(fs.stat(pathOf(hash)));
-    return info === null ? null : { size: info.size };
+    if (info !== null) return { size: info.size };
+    const packed = packs === null ? undefined : (await packs.locate([hash])).get(hash);
+    return packed === undefined ? null : { size: packed.size };
   };
 
   const get = async (hash: ChunkHash, range?: ByteRange): Promise<Readable | null> => {
     if (range !== undefined) assertByteRange(range);
     // Open before answering: a delete after this point cannot take the bytes from under the reader.
     const handle = await orNullIfMissing(fs.open(pathOf(hash), 'r'));
-    if (handle === null) return null;
+    if (handle === null) return packs === null ? null : packs.readOne(hash, range);
     return handle.createReadStream(range === undefined ? {} : { start: range.start, end: range.end });
   };
 
   const remove = async (hash: ChunkHash): Promise<void> => {
     // No directory fsync: a delete undone by a crash only leaves garbage for the next GC.
     await fs.rm(pathOf(hash), { force: true });
+    await packs?.remove(hash);
   };
 
   async function* list(): AsyncIterable<StoredChunk> {
@@ -149,7 +139,71 @@ export const createFilesystemBlobStore = async (options: FilesystemBlobStoreOpti
         }
       }
     }
+    if (packs === null) return;
+    // Named once: a chunk that is both a file and packed was listed above.
+    for await (const chunk of packs.list()) if (!fsSync.existsSync(pathOf(chunk.hash))) yield chunk;
   }
+
+  /** Every chunk hashed before any is kept; then the large ones as files, the small ones as one pack. */
+  const putMany = async (chunks: readonly ChunkBytes[]): Promise<PutManyResult> => {
+    for (const [index, { hash, bytes }] of chunks.entries()) {
+      assertChunkHash(hash);
+      if (bytes.length > MAX_CHUNK_BYTES) return { ok: false, code: 'payload_too_large', limit: MAX_CHUNK_BYTES, index };
+      const actual = crypto.createHash('sha256').update(bytes).digest('hex');
+      if (actual !== hash) return { ok: false, code: 'hash_mismatch', actual: actual as ChunkHash, index };
+    }
+    const distinct = [...new Map(chunks.map((c) => [c.hash, c.bytes])).entries()];
+    const created = new Set<ChunkHash>();
+    const small = packs === null ? [] : distinct.filter(([, bytes]) => bytes.length <= packMax);
+    const large = packs === null ? distinct : distinct.filter(([, bytes]) => bytes.length > packMax);
+    await forEachLimit(large, LOOSE_CONCURRENCY, async ([hash, bytes]) => {
+      const result = await put(hash, bytes);
+      if (!result.ok) throw new Error(`unreachable: chunk ${hash} was hashed before it was stored`);
+      if (result.created) created.add(hash);
+    });
+    if (packs !== null && small.length > 0) {
+      const now = new Date();
+      const refreshed = await packs.touch(small.map(([hash]) => hash), now);
+      // A file of its own already holds it (the synchronous check: a few microseconds, no thread-pool
+      // round trip): refreshed as a re-put refreshes it, for garbage collection.
+      const loose = small.filter(([hash]) => !refreshed.has(hash) && fsSync.existsSync(pathOf(hash)));
+      const gone = new Set<ChunkHash>();
+      await forEachLimit(loose, LOOSE_CONCURRENCY, async ([hash]) => {
+        if ((await orNullIfMissing(fs.utimes(pathOf(hash), now, now))) === null) gone.add(hash);
+      });
+      // Deleted since the check: packed like any new chunk.
+      const kept = new Set(loose.map(([hash]) => hash).filter((hash) => !gone.has(hash)));
+      const fresh = small.filter(([hash]) => !refreshed.has(hash) && !kept.has(hash));
+      if (fresh.length > 0) for (const hash of await packs.pack(fresh.map(([hash, bytes]) => ({ hash, bytes })))) created.add(hash);
+    }
+    const announced = new Set<ChunkHash>();
+    return {
+      ok: true,
+      results: chunks.map(({ hash, bytes }) => {
+        const first = created.has(hash) && !announced.has(hash);
+        announced.add(hash);
+        return { created: first, size: bytes.length };
+      }),
+    };
+  };
+
+  const storedAmong = async (hashes: readonly ChunkHash[]): Promise<Set<ChunkHash>> => {
+    const stored = new Set(hashes.filter((hash) => fsSync.existsSync(pathOf(hash))));
+    const rest = hashes.filter((hash) => !stored.has(hash));
+    if (packs !== null) for (const hash of (await packs.locate(rest)).keys()) stored.add(hash);
+    return stored;
+  };
+
+  const getMany = async (hashes: readonly ChunkHash[]): Promise<Map<ChunkHash, Uint8Array>> => {
+    for (const hash of hashes) assertChunkHash(hash);
+    const found = packs === null ? new Map<ChunkHash, Uint8Array>() : await packs.readMany(hashes);
+    for (const hash of new Set(hashes)) {
+      if (found.has(hash)) continue;
+      const bytes = await orNullIfMissing(fs.readFile(pathOf(hash)));
+      if (bytes !== null) found.set(hash, bytes);
+    }
+    return found;
+  };
 
   const ping = async (): Promise<void> => {
     // A write, not an access() check: a read-only remount or a vanished volume must fail readiness.
@@ -158,5 +212,5 @@ export const createFilesystemBlobStore = async (options: FilesystemBlobStoreOpti
     await fs.rm(probe, { force: true });
   };
 
-  return { put, stat, get, delete: remove, list, ping };
+  return { put, stat, get, delete: remove, list, ping, putMany, storedAmong, getMany, ...(packs === null ? {} : { compact: packs.compact }) };
 };

@@ -21,6 +21,43 @@ export interface BlobStore {
   ping(): Promise<void>;
   /** Present when clients can transfer bytes straight to and from the store (S3). */
   readonly presign?: PresignCapability;
+  /**
+   * Many whole chunks in one durable write (the filesystem store packs the small ones): every
+   * record hashed first, and one that does not match keeps none of them. Absent: put each.
+   */
+  putMany?(chunks: readonly ChunkBytes[]): Promise<PutManyResult>;
+  /** Of hashes, those the store holds. Absent: stat each. */
+  storedAmong?(hashes: readonly ChunkHash[]): Promise<Set<ChunkHash>>;
+  /** The whole bytes of those of hashes the store holds (a hash it lacks is absent). Absent: get each. */
+  getMany?(hashes: readonly ChunkHash[]): Promise<Map<ChunkHash, Uint8Array>>;
+  /**
+   * Gives back the space of deleted chunks that delete() could not free at once (the dead records
+   * of packs), for what was written before `before`; a dry run only counts. Absent: delete frees.
+   */
+  compact?(options: CompactOptions): Promise<CompactReport>;
+}
+
+export interface ChunkBytes {
+  readonly hash: ChunkHash;
+  readonly bytes: Uint8Array;
+}
+
+/** results in the order of the chunks given; a hash given twice is created at most once. */
+export type PutManyResult =
+  | { readonly ok: true; readonly results: readonly { readonly created: boolean; readonly size: number }[] }
+  | (PutRejection & { readonly index: number });
+
+export interface CompactOptions {
+  readonly before: Date;
+  readonly dryRun?: boolean;
+}
+
+export interface CompactReport {
+  /** Packs written anew with their live chunks, and packs removed with nothing live left. */
+  readonly packsRewritten: number;
+  readonly packsRemoved: number;
+  /** Disk space given back (or that would be, in a dry run). */
+  readonly reclaimedBytes: number;
 }
 
 /**

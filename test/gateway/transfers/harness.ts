@@ -185,7 +185,7 @@ export const startTransfersGateway = async (
 
   const commitBatch = (a: Account, commits: readonly unknown[]) => call('POST', '/v1/files/commit_batch', a, { workspaceId: a.workspaceId, commits });
 
-  /** Every chunk file in the blob store's directory (the filesystem store keeps one file per chunk). */
+  /** Every chunk file in the blob store's directory (a chunk of its own; small chunks sent many at once are packed instead). */
   const storedChunkFiles = (): string[] => {
     const out: string[] = [];
     const walk = (dir: string): void => {
@@ -211,6 +211,8 @@ export const startTransfersGateway = async (
       workspaceChunks: Number(rows[0]?.workspace_chunks),
       uploads: Number(rows[0]?.uploads),
       chunkFiles: storedChunkFiles().length,
+      packFiles: fs.existsSync(path.join(gw.blobDir, 'packs')) ? fs.readdirSync(path.join(gw.blobDir, 'packs')).length : 0,
+      packedChunks: Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM blob_packed')).rows[0]?.n),
       tempFiles: fs.existsSync(path.join(gw.blobDir, 'tmp')) ? fs.readdirSync(path.join(gw.blobDir, 'tmp')).length : 0,
     };
   };

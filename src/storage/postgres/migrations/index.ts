@@ -5,7 +5,8 @@ import { accounts } from './004_accounts.js';
 import { uploads } from './005_uploads.js';
 import { hashChain } from './006_hash_chain.js';
 import { blobGc } from './007_blob_gc.js';
+import { blobPacks } from './008_blob_packs.js';
 import type { Migration } from './migration.js';
 
 /** Every migration, in order. Append new ones; never edit or remove one that has shipped. */
-export const migrations: readonly Migration[] = [eventLog, readModels, serverSettings, accounts, uploads, hashChain, blobGc];
+export const migrations: readonly Migration[] = [eventLog, readModels, serverSettings, accounts, uploads, hashChain, blobGc, blobPacks];

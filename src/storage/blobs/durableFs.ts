@@ -1,0 +1,38 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+export const hasCode = (error: unknown, code: string): boolean =>
+  error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+
+export const orNullIfMissing = async <T>(work: Promise<T>): Promise<T | null> => {
+  try {
+    return await work;
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return null;
+    throw error;
+  }
+};
+
+/** A rename or link is only durable once the directory holding the new entry is fsynced. */
+export const fsyncDir = async (dir: string): Promise<void> => {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+};
+
+/** mkdir -p, then fsync the parents of whatever it created so the new directories survive a crash. */
+export const ensureDurableDir = async (dir: string): Promise<void> => {
+  const firstCreated = await fs.mkdir(dir, { recursive: true });
+  if (firstCreated === undefined) return;
+  for (let created = dir; ; created = path.dirname(created)) {
+    await fsyncDir(path.dirname(created));
+    if (created === firstCreated) return;
+  }
+};
+
+export const writeAll = async (file: fs.FileHandle, piece: Uint8Array): Promise<void> => {
+  for (let offset = 0; offset < piece.byteLength; ) offset += (await file.write(piece, offset)).bytesWritten;
+};
