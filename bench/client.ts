@@ -83,6 +83,9 @@ const writeTree = (dir: string, files: number): number => {
   return bytes;
 };
 
+/** Flushes what the bench wrote, so neither tool's first fsync waits for it. */
+const flushAll = (): void => void spawnSync('sync');
+
 /**
  * Commits/s one workspace takes through the API when no byte has to move: one at a time (6 in
  * flight), the ceiling of a file-per-commit sync, and by commit_batch (500 a request, 2 in flight),
@@ -119,7 +122,10 @@ const loadAverage = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
 /** Epoch milliseconds with the sub-millisecond precision of performance.now(), comparable between processes. */
 const clock = (): number => performance.timeOrigin + performance.now();
 
-type ToDevice = { readonly expect: { readonly path: string; readonly contentHash: string } } | { readonly stop: true };
+type ToDevice =
+  | { readonly expect: { readonly path: string; readonly contentHash: string } }
+  | { readonly expectFiles: { readonly under: string; readonly count: number } }
+  | { readonly stop: true };
 type FromDevice = { readonly ready: true } | { readonly synced: { readonly at: number } } | { readonly error: string };
 
 /**
@@ -133,8 +139,18 @@ const watchDevice = async (dir: string): Promise<void> => {
   const engine = await SyncEngine.open(dir, silentReporter, { stableMs: 0 }, stop.signal);
   const send = (m: FromDevice) => void process.send?.(m);
   let expected: { readonly path: string; readonly contentHash: string } | null = null;
+  let expectedFiles: { readonly under: string; readonly count: number } | null = null;
   let ready = false;
+  const filesUnder = (under: string): number => {
+    let n = 0;
+    for (const [p, entry] of engine.ctx.state.synced) if (entry.kind === 'file' && p.startsWith(`${under}/`)) n++;
+    return n;
+  };
   const check = () => {
+    if (expectedFiles !== null && filesUnder(expectedFiles.under) >= expectedFiles.count) {
+      expectedFiles = null;
+      send({ synced: { at: clock() } });
+    }
     const there = expected === null ? undefined : engine.ctx.state.synced.get(expected.path);
     if (there?.kind !== 'file' || there.contentHash !== expected?.contentHash) return;
     expected = null;
@@ -142,7 +158,10 @@ const watchDevice = async (dir: string): Promise<void> => {
   };
   process.on('message', (m: ToDevice) => {
     if ('stop' in m) stop.abort();
-    else {
+    else if ('expectFiles' in m) {
+      expectedFiles = m.expectFiles;
+      check();
+    } else {
       expected = m.expect;
       check();
     }
@@ -217,6 +236,7 @@ export const benchClient = async (): Promise<void> => {
 
     // (1) Many small files.
     const bytes = writeTree(a, files);
+    flushAll();
     const requestsBefore = await requestCount(server.url);
     const up = await syncFolder(a);
     const requestsUp = await requestCount(server.url);
@@ -231,6 +251,26 @@ export const benchClient = async (): Promise<void> => {
     const rsUp = rsync([`${rsA}/`, `${rsyncd.module}/tree/`]);
     const rsDown = rsync([`${rsyncd.module}/tree/`, `${rsB}/`]);
     const ceiling = await commitCeilings(server.url, a, 500);
+
+    // (1b) The same again (other files, under run2/), both devices running as two `strata sync DIR`
+    // do: B, in a process of its own, watches (socket push, pull, download) while A syncs; the time
+    // is from A's start to the moment B has every file in place, fsynced and in its journal.
+    writeTree(path.join(a, 'run2'), files);
+    flushAll();
+    deviceB = fork(fileURLToPath(import.meta.url), ['watch', b], { cwd: path.resolve(import.meta.dirname, '..'), execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const watcherB = deviceB;
+    await fromDevice(watcherB, (m) => ('ready' in m ? true : undefined));
+    await new Promise((r) => setTimeout(r, 1000));
+    const allThere = fromDevice(watcherB, (m) => ('synced' in m ? m.synced.at : undefined), 300_000);
+    watcherB.send({ expectFiles: { under: 'run2', count: files } } satisfies ToDevice);
+    const runningStarted = clock();
+    const runningUp = await syncFolder(a);
+    const running = ((await allThere) - runningStarted) / 1000;
+    const watcherExited = new Promise((r) => watcherB.once('exit', r));
+    watcherB.send({ stop: true } satisfies ToDevice);
+    await watcherExited;
+    deviceB = null;
+
     const strataRate = files / (up + down);
     const rsyncRate = files / (rsUp.seconds + rsDown.seconds);
     lines.push(
@@ -239,6 +279,7 @@ export const benchClient = async (): Promise<void> => {
       '| | A: scan, hash, upload, commit | B: pull, download, write | end to end | files/s end to end | ratio to rsync |',
       '|---|---|---|---|---|---|',
       `| strata | ${fmt(up)} s (${fmt(files / up, 0)} files/s, ${requestsUp - requestsBefore} requests) | ${fmt(down)} s (${fmt(files / down, 0)} files/s, ${requestsDown - requestsUp} requests) | ${fmt(up + down)} s | ${fmt(strataRate, 0)} | ${fmt(strataRate / rsyncRate, 2)} |`,
+      `| strata, both devices running (B watching while A syncs) | ${fmt(runningUp)} s | (as A's commits land) | ${fmt(running)} s | ${fmt(files / running, 0)} | ${fmt(files / running / rsyncRate, 2)} |`,
       `| rsync --fsync (daemon, loopback) | ${fmt(rsUp.seconds)} s | ${fmt(rsDown.seconds)} s | ${fmt(rsUp.seconds + rsDown.seconds)} s | ${fmt(rsyncRate, 0)} | 1.00 |`,
       '',
       `Server ceilings in the same run, one workspace, an already-held chunk (no byte moved): ${fmt(ceiling.single, 0)} commits/s one at a time (500 commits, 6 in flight), ${fmt(ceiling.batched, 0)} commits/s by commit_batch (10 batches of 500, 2 in flight).`,
@@ -321,7 +362,7 @@ export const benchClient = async (): Promise<void> => {
     const oneShot = await syncFolder(a);
     lines.push(
       '',
-      `A one-shot run (\`strata sync DIR --once\`) adds a fixed cost for this folder of ${files + 1} files: ${fmt(oneShot, 2)} s to open its state, find nothing to do and close.`,
+      `A one-shot run (\`strata sync DIR --once\`) adds a fixed cost for this folder of ${2 * files + 1} files: ${fmt(oneShot, 2)} s to open its state, find nothing to do and close.`,
     );
     loads.push(loadAverage());
   } finally {

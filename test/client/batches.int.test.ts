@@ -86,6 +86,33 @@ describe('small files sent and fetched many to a request', () => {
     expect(versions.slice(0, 10).map((v) => v.data.versionId)).toEqual(answer.results.map((r) => ('versionId' in r ? r.versionId : null)));
   });
 
+  it('sends the chunks of a first sync while its folders are being made, and each chunk once', async () => {
+    const seen: string[] = [];
+    interference = (method, path) => {
+      if (method === 'POST' && (path === '/v1/folders' || /\/chunks$/.test(path))) seen.push(path === '/v1/folders' ? 'folder' : 'chunks');
+      return 'pass';
+    };
+    try {
+      const { a } = await pair({ aVia: proxy.url });
+      let size = 0;
+      for (let i = 0; i < 300; i++) {
+        const bytes = noise(200 + i, 9000 + i);
+        a.write(`f${i % 60}/n${i}.txt`, bytes);
+        size += bytes.length;
+      }
+      const bytes = await server.bytesIn();
+      expect((await a.sync()).inSync).toBe(true);
+      // 60 folders, made a few at a time: the first chunks went up before the last folder was made.
+      expect(seen.filter((x) => x === 'folder')).toHaveLength(60);
+      expect(seen.indexOf('chunks')).toBeLessThan(seen.lastIndexOf('folder'));
+      // Sent early or with their commits, never both.
+      expect((await server.bytesIn()) - bytes).toBe(size);
+      expect((await committed(a)).length).toBe(300);
+    } finally {
+      interference = () => 'pass';
+    }
+  });
+
   it('from a server without the batch calls: every file one at a time, the same tree', async () => {
     interference = (_method, path) => (isBatchCall(path) ? 'no_route' : 'pass');
     try {

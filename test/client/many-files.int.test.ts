@@ -50,10 +50,12 @@ describe(`${FILES} small files between two devices`, () => {
 
   it('go many to a request: no per-file upload, commit or download call', () => {
     expect(push).toMatchObject({ uploadRequest: 0, chunkPut: 0, commit: 0 });
-    // Batches of at most 500 files: one chunks/missing and one commit_batch each, the chunks in a few requests.
+    // Batches of at most 500 files: one chunks/missing and one commit_batch each, the chunks in a few
+    // requests; a batch whose chunks went up while the folders were being made asked chunks/missing twice.
     expect(push.commitBatch).toBeGreaterThanOrEqual(FILES / 500);
     expect(push.commitBatch).toBeLessThanOrEqual(FILES / 250);
-    expect(push.missing).toBe(push.commitBatch);
+    expect(push.missing).toBeGreaterThanOrEqual(push.commitBatch);
+    expect(push.missing).toBeLessThanOrEqual(2 * push.commitBatch);
     expect(push.chunks).toBeGreaterThan(0);
     expect(push.chunks).toBeLessThanOrEqual(2 * push.commitBatch);
     expect(pull).toMatchObject({ content: 0, chunkGet: 0, uploadRequest: 0, commit: 0, commitBatch: 0 });

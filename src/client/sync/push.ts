@@ -6,6 +6,7 @@ import type { PendingCommit } from '../state/model.js';
 import { forEachLimit } from '../../concurrency/limit.js';
 import { batchable, partition } from './batching.js';
 import { batchesOf, BATCHES_IN_FLIGHT, sendCommitBatch } from './commitBatch.js';
+import { sendMissingChunks } from '../transfer/batchUpload.js';
 import { isStale, runCommit, type PushResult } from './commits.js';
 import { absPath, type SyncContext, type TransferProgress } from './context.js';
 import type { FolderOp, PushPlan, UploadOp } from './plan.js';
@@ -79,6 +80,28 @@ export const resumeCommits = async (ctx: SyncContext): Promise<PushResult> => {
   }
 };
 
+const quietly: TransferProgress = { advance: () => undefined, done: () => undefined };
+
+/**
+ * Sends the chunks of the first batches of small files while the plan's folders are being made
+ * (on a first sync, a hundred folders are a hundred round trips, each one the workspace's writer
+ * for a moment), batch after batch until the folders are done. Neither needs the other; the
+ * commits follow as usual, and their chunks/missing then finds these held. Best effort: whatever
+ * fails here is sent again by the commits' own upload.
+ */
+const sendWhileFoldersAreMade = async (ctx: SyncContext, plan: PushPlan, folders: { readonly done: boolean }): Promise<void> => {
+  if (plan.folderOps.length === 0 || !ctx.batchCalls) return;
+  const small = plan.uploads.filter((op) => batchable(ctx, chunkBytes(op.chunks)));
+  for (const batch of batchesOf(small, (op) => chunkBytes(op.chunks))) {
+    if (folders.done) return;
+    try {
+      await sendMissingChunks(ctx, batch.map((op) => ({ key: op.path, path: op.path, chunks: op.chunks })), quietly);
+    } catch {
+      return;
+    }
+  }
+};
+
 /** Tells the server what the plan says, in dependency order: folders, moves, uploads, deletes. */
 export const executePush = async (ctx: SyncContext, plan: PushPlan): Promise<PushResult> => {
   const { state, api } = ctx;
@@ -121,7 +144,14 @@ export const executePush = async (ctx: SyncContext, plan: PushPlan): Promise<Pus
       state.setKept(op.path, false);
     });
   };
-  for (const wave of wavesOf(plan.folderOps)) await forEachLimit(wave, ctx.options.commitConcurrency, folderStep);
+  const folders = { done: false };
+  const early = sendWhileFoldersAreMade(ctx, plan, folders);
+  try {
+    for (const wave of wavesOf(plan.folderOps)) await forEachLimit(wave, ctx.options.commitConcurrency, folderStep);
+  } finally {
+    folders.done = true;
+    await early;
+  }
   await state.flush();
 
   await forEachLimit(plan.fileMoves, ctx.options.fileConcurrency, async (op) => {

@@ -13,14 +13,17 @@ const PACKS_IN_FLIGHT = 3;
 const READS_IN_FLIGHT = 16;
 const MISSING_PER_CALL = 10_000;
 
+/** What sending a file's chunks needs of it: a commit prepared, or a file about to be. */
+export type ChunksOfFile = Pick<PendingCommit, 'key' | 'path' | 'chunks'>;
+
 /** One distinct chunk of a batch and the files that hold it (each once, at its first offset). */
 interface Wanted {
   readonly hash: string;
   readonly size: number;
-  readonly places: { readonly pending: PendingCommit; readonly offset: number }[];
+  readonly places: { readonly pending: ChunksOfFile; readonly offset: number }[];
 }
 
-const wantedOf = (pendings: readonly PendingCommit[]): Map<string, Wanted> => {
+const wantedOf = (pendings: readonly ChunksOfFile[]): Map<string, Wanted> => {
   const wanted = new Map<string, Wanted>();
   for (const pending of pendings)
     for (const chunk of pending.chunks) {
@@ -72,7 +75,7 @@ const packsOf = (chunks: readonly Wanted[]): Wanted[][] => {
  * from its file and checked against its hash first. Answers the keys of the commits whose files no
  * longer hold the bytes described: they must not be committed.
  */
-export const sendMissingChunks = async (ctx: SyncContext, pendings: readonly PendingCommit[], progress: TransferProgress): Promise<Set<string>> => {
+export const sendMissingChunks = async (ctx: SyncContext, pendings: readonly ChunksOfFile[], progress: TransferProgress): Promise<Set<string>> => {
   const wanted = wantedOf(pendings);
   const hashes = [...wanted.keys()];
   const missing = new Set<string>();
