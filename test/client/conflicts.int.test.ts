@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { silentReporter } from '../../src/client/sync/context.js';
+import { silentReporter, type Reporter } from '../../src/client/sync/context.js';
 import { SyncEngine } from '../../src/client/sync/engine.js';
 import { planPush } from '../../src/client/sync/plan.js';
 import { pullChanges, reconcile } from '../../src/client/sync/pull.js';
@@ -73,6 +73,42 @@ describe('two devices that changed the same things', () => {
     expect(names.filter((n) => CONFLICTED.test(n))).toHaveLength(1);
     expect(a.read('plan.md').toString()).toBe('the laptop version');
     expect(names.map((n) => (CONFLICTED.test(n) ? a.read(n).toString() : null)).filter(Boolean)).toEqual(['the desktop version']);
+  });
+
+  /** A reporter that writes `data` at `rel` in `device` once the first downloaded bytes are in, before any of them is put in place. */
+  const writingDuringDownload = (device: TestDevice, rel: string, data: string): Reporter => ({
+    ...silentReporter,
+    transfer: (kind) => {
+      let written = kind !== 'download';
+      return {
+        advance: (bytes) => {
+          if (written || bytes === 0) return;
+          written = true;
+          device.write(rel, data);
+        },
+        done: () => undefined,
+      };
+    },
+  });
+
+  it('a file made here while the same path was being downloaded is kept as a conflicted copy', async () => {
+    a.write('report.txt', 'the laptop report');
+    await a.sync();
+    expect((await b.sync({}, writingDuringDownload(b, 'report.txt', 'a desktop report, written mid-download'))).inSync).toBe(true);
+    const names = await both();
+    expect(a.read('report.txt').toString()).toBe('the laptop report');
+    expect(names.map((n) => (CONFLICTED.test(n) ? a.read(n).toString() : null)).filter(Boolean)).toEqual(['a desktop report, written mid-download']);
+  });
+
+  it('a synced file edited here while its new version was being downloaded is kept as a conflicted copy', async () => {
+    a.write('notes.txt', 'v1');
+    await both();
+    a.write('notes.txt', 'v2 from the laptop');
+    await a.sync();
+    expect((await b.sync({}, writingDuringDownload(b, 'notes.txt', 'v1 edited on the desktop mid-download'))).inSync).toBe(true);
+    const names = await both();
+    expect(a.read('notes.txt').toString()).toBe('v2 from the laptop');
+    expect(names.map((n) => (CONFLICTED.test(n) ? a.read(n).toString() : null)).filter(Boolean)).toEqual(['v1 edited on the desktop mid-download']);
   });
 
   it('the same bytes written on both is no conflict', async () => {

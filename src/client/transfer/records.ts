@@ -41,7 +41,10 @@ export const encodeRecords = (records: readonly ChunkRecord[]): Buffer => {
 
 /**
  * Decodes records from pieces of a body cut anywhere (network reads): push each piece, take the
- * records it completed, and call end() once the body is over.
+ * records it completed, and call end() once the body is over. A record that lies whole within one
+ * piece is answered as a view of that piece, not a copy (a piece holds several small chunks, and a
+ * copy of each was an allocation per chunk for the collector to clear): a piece pushed must not
+ * be written to afterwards.
  */
 export class RecordDecoder {
   private readonly header = Buffer.alloc(RECORD_HEADER_BYTES);
@@ -52,10 +55,20 @@ export class RecordDecoder {
 
   push(piece: Uint8Array): ChunkRecord[] {
     const done: ChunkRecord[] = [];
-    for (let at = 0; at < piece.length; ) {
+    const view = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    for (let at = 0; at < view.length; ) {
+      if (this.body === null && this.headerFill === 0 && view.length - at >= RECORD_HEADER_BYTES) {
+        const size = view.readUInt32BE(at + HASH_BYTES);
+        const start = at + RECORD_HEADER_BYTES;
+        if (size >= 1 && size <= MAX_CHUNK_BYTES && size <= view.length - start) {
+          done.push({ hash: view.toString('hex', at, at + HASH_BYTES), bytes: view.subarray(start, start + size) });
+          at = start + size;
+          continue;
+        }
+      }
       if (this.body === null) {
-        const take = Math.min(RECORD_HEADER_BYTES - this.headerFill, piece.length - at);
-        this.header.set(piece.subarray(at, at + take), this.headerFill);
+        const take = Math.min(RECORD_HEADER_BYTES - this.headerFill, view.length - at);
+        this.header.set(view.subarray(at, at + take), this.headerFill);
         this.headerFill += take;
         at += take;
         if (this.headerFill < RECORD_HEADER_BYTES) break;
@@ -67,8 +80,8 @@ export class RecordDecoder {
         this.headerFill = 0;
         continue;
       }
-      const take = Math.min(this.body.length - this.bodyFill, piece.length - at);
-      this.body.set(piece.subarray(at, at + take), this.bodyFill);
+      const take = Math.min(this.body.length - this.bodyFill, view.length - at);
+      this.body.set(view.subarray(at, at + take), this.bodyFill);
       this.bodyFill += take;
       at += take;
       if (this.bodyFill === this.body.length) {

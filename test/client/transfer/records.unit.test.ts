@@ -66,6 +66,21 @@ describe('a body of chunk records', () => {
     decoder.end();
   });
 
+  it('answers a record whole within one piece as a view of that piece, one cut across pieces as a copy', () => {
+    const [first, second] = [recordOf(Buffer.from('whole in the first piece')), recordOf(Buffer.from('cut across two pieces'))];
+    const body = encodeRecords([first, second]);
+    const cut = body.length - 5;
+    const pieces = [new Uint8Array(body.subarray(0, cut)), new Uint8Array(body.subarray(cut))];
+    const decoder = new RecordDecoder();
+    const [whole] = decoder.push(pieces[0] as Uint8Array);
+    const [across] = decoder.push(pieces[1] as Uint8Array);
+    decoder.end();
+    expect(plain([whole, across] as ChunkRecord[])).toEqual(plain([first, second]));
+    expect(whole?.bytes.buffer).toBe((pieces[0] as Uint8Array).buffer);
+    expect(across?.bytes.buffer).not.toBe((pieces[0] as Uint8Array).buffer);
+    expect(across?.bytes.buffer).not.toBe((pieces[1] as Uint8Array).buffer);
+  });
+
   it('is refused when it stops inside a record', () => {
     const body = encodeRecords(someRecords());
     expect(() => decodeRecords(body.subarray(0, body.length - 1))).toThrow(MalformedRecords);
@@ -77,6 +92,11 @@ describe('a body of chunk records', () => {
     expect(() => decodeRecords(header)).toThrow(MalformedRecords);
     header.writeUInt32BE(16 * 1024 * 1024 + 1, 32);
     expect(() => new RecordDecoder().push(header)).toThrow(MalformedRecords);
+    // The same, with the bytes the length announces all in the piece.
+    const whole = Buffer.alloc(36 + 16 * 1024 * 1024 + 1);
+    expect(() => decodeRecords(whole)).toThrow(MalformedRecords);
+    whole.writeUInt32BE(16 * 1024 * 1024 + 1, 32);
+    expect(() => decodeRecords(whole)).toThrow(MalformedRecords);
   });
 
   it('cannot be made of an empty chunk or a hash that is not hex SHA-256', () => {
