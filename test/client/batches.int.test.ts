@@ -7,9 +7,9 @@ import { SyncEngine } from '../../src/client/sync/engine.js';
 import { sendMissingChunks } from '../../src/client/transfer/batchUpload.js';
 import { commitBodyOf } from '../../src/client/transfer/upload.js';
 import { FAST, newAccount, newDevice, noise, startServer, treeOf, type TestDevice, type TestServer } from './support/harness.js';
-import { startHttpProxy, type HttpProxy, type Interference } from './support/httpProxy.js';
+import { SLOW_MS, startHttpProxy, type HttpProxy, type Interference } from './support/httpProxy.js';
 
-const BATCH_ROUTES = [/\/chunks\/missing$/, /\/chunks$/, /\/chunks\/fetch$/, /\/files\/commit_batch$/];
+const BATCH_ROUTES = [/\/chunks\/missing$/, /\/chunks$/, /\/chunks\/fetch$/, /\/files\/commit_batch$/, /\/folders\/create_batch$/];
 const isBatchCall = (path: string) => BATCH_ROUTES.some((r) => r.test(path));
 const ignoreProgress = { advance: () => undefined, done: () => undefined };
 
@@ -86,25 +86,32 @@ describe('small files sent and fetched many to a request', () => {
     expect(versions.slice(0, 10).map((v) => v.data.versionId)).toEqual(answer.results.map((r) => ('versionId' in r ? r.versionId : null)));
   });
 
-  it('sends the chunks of a first sync while its folders are being made, and each chunk once', async () => {
-    const seen: string[] = [];
+  it('makes the folders of a first sync a wave to a request, sends the chunks meanwhile, and each chunk once', async () => {
+    const seen: { what: string; at: number }[] = [];
     interference = (method, path) => {
-      if (method === 'POST' && (path === '/v1/folders' || /\/chunks$/.test(path))) seen.push(path === '/v1/folders' ? 'folder' : 'chunks');
-      return 'pass';
+      if (method !== 'POST') return 'pass';
+      if (path === '/v1/folders' || path === '/v1/folders/create_batch') seen.push({ what: path.endsWith('batch') ? 'folders' : 'folder', at: performance.now() });
+      if (/\/chunks$/.test(path)) seen.push({ what: 'chunks', at: performance.now() });
+      // A slow answer for the folders: what the device does while it waits shows.
+      return path === '/v1/folders/create_batch' ? 'slow' : 'pass';
     };
     try {
       const { a } = await pair({ aVia: proxy.url });
       let size = 0;
       for (let i = 0; i < 300; i++) {
         const bytes = noise(200 + i, 9000 + i);
-        a.write(`f${i % 60}/n${i}.txt`, bytes);
+        a.write(`f${i % 60}/sub/n${i}.txt`, bytes);
         size += bytes.length;
       }
       const bytes = await server.bytesIn();
       expect((await a.sync()).inSync).toBe(true);
-      // 60 folders, made a few at a time: the first chunks went up before the last folder was made.
-      expect(seen.filter((x) => x === 'folder')).toHaveLength(60);
-      expect(seen.indexOf('chunks')).toBeLessThan(seen.lastIndexOf('folder'));
+      // 120 folders in two waves (f*, then f*/sub): two requests, none one at a time.
+      expect(seen.filter((x) => x.what === 'folders')).toHaveLength(2);
+      expect(seen.filter((x) => x.what === 'folder')).toHaveLength(0);
+      // The first chunks went up while the first wave's answer was still held back.
+      const firstWave = seen.find((x) => x.what === 'folders')?.at ?? Number.NaN;
+      const firstChunks = seen.find((x) => x.what === 'chunks')?.at ?? Number.NaN;
+      expect(firstChunks - firstWave).toBeLessThan(SLOW_MS);
       // Sent early or with their commits, never both.
       expect((await server.bytesIn()) - bytes).toBe(size);
       expect((await committed(a)).length).toBe(300);
@@ -117,11 +124,13 @@ describe('small files sent and fetched many to a request', () => {
     interference = (_method, path) => (isBatchCall(path) ? 'no_route' : 'pass');
     try {
       const { a, b } = await pair({ aVia: proxy.url, bVia: proxy.url });
-      for (let i = 0; i < 30; i++) a.write(`old/o${i}.txt`, noise(200 + i, 100 + i));
+      for (let i = 0; i < 30; i++) a.write(`${i % 2 === 0 ? 'old' : 'older'}/o${i}.txt`, noise(200 + i, 100 + i));
       const [commits, contents] = [await server.requests('POST', '/v1/files/commit'), await server.requests('GET', '/v1/files/:fileId/content')];
+      const folders = await server.requests('POST', '/v1/folders');
       expect((await a.sync()).inSync).toBe(true);
       expect((await b.sync()).inSync).toBe(true);
       expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
+      expect((await server.requests('POST', '/v1/folders')) - folders).toBe(2);
       expect((await server.requests('POST', '/v1/files/commit')) - commits).toBe(30);
       expect((await server.requests('GET', '/v1/files/:fileId/content')) - contents).toBe(30);
     } finally {

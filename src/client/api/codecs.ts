@@ -53,3 +53,12 @@ export const BatchCommitResult = t.union(
 export type BatchCommitResult = t.TypeOf<typeof BatchCommitResult>;
 export const CommitBatchAnswer = t.type({ results: t.array(BatchCommitResult), cursor: t.number }, 'CommitBatchAnswer');
 export type CommitBatchAnswer = t.TypeOf<typeof CommitBatchAnswer>;
+export const BatchFolderResult = t.union(
+  [
+    t.type({ status: t.literal(201), nodeId: t.string, cursor: t.number }),
+    t.type({ status: t.number, error: t.intersection([t.type({ code: t.string, message: t.string }), t.partial({ details: t.UnknownRecord })]) }),
+  ],
+  'BatchFolderResult',
+);
+export type BatchFolderResult = t.TypeOf<typeof BatchFolderResult>;
+export const FolderBatchAnswer = t.type({ results: t.array(BatchFolderResult), cursor: t.number }, 'FolderBatchAnswer');

@@ -2,6 +2,7 @@ import {
   ChangesAnswer,
   CommitAnswer,
   CommitBatchAnswer,
+  FolderBatchAnswer,
   CursorAnswer,
   DownloadAnswer,
   LongPollAnswer,
@@ -58,6 +59,8 @@ export const createApi = (http: Http, workspaceId: string) => ({
     }),
   lookup: (path: string) => http.json('GET', `/v1/workspaces/${enc(workspaceId)}/lookup`, NodeAnswer, { query: { path } }),
   createFolder: (parentId: string, name: string) => http.json('POST', '/v1/folders', NodeAnswer, { body: { workspaceId, parentId, name } }),
+  /** Up to 1,000 folders in one request (docs/api-extensions.md); one result per folder, in order. */
+  createFolders: (folders: readonly { parentId: string; name: string }[]) => http.json('POST', '/v1/folders/create_batch', FolderBatchAnswer, { body: { workspaceId, folders } }),
   move: (nodeId: string, parentId: string, name: string) => http.json('POST', `/v1/nodes/${enc(nodeId)}/move`, NodeAnswer, { body: { parentId, name } }),
   deleteNode: (nodeId: string) => http.json('DELETE', `/v1/nodes/${enc(nodeId)}`, CursorAnswer),
   uploadRequest: (parentId: string, fileName: string, fileSize: number, chunks: readonly ChunkRefBody[]) =>

@@ -4,7 +4,7 @@ import { ServerRefusal } from '../api/errors.js';
 import { baseOf, parentOf } from '../local/names.js';
 import type { PendingCommit } from '../state/model.js';
 import { forEachLimit } from '../../concurrency/limit.js';
-import { batchable, partition } from './batching.js';
+import { batchable, isMissingRoute, partition, withoutBatchCalls } from './batching.js';
 import { batchesOf, BATCHES_IN_FLIGHT, sendCommitBatch } from './commitBatch.js';
 import { sendMissingChunks } from '../transfer/batchUpload.js';
 import { isStale, runCommit, type PushResult } from './commits.js';
@@ -19,6 +19,9 @@ const folderId = (ctx: SyncContext, rel: string): string | null => {
   const entry = ctx.state.synced.get(rel);
   return entry?.kind === 'folder' ? entry.nodeId : null;
 };
+
+// Folders made by one folders/create_batch request, at most (the server's limit).
+const FOLDERS_PER_REQUEST = 1000;
 
 // Large files' commits are prepared this many at a time (one journal line each time).
 const UPLOAD_BATCH = 128;
@@ -144,10 +147,50 @@ export const executePush = async (ctx: SyncContext, plan: PushPlan): Promise<Pus
       state.setKept(op.path, false);
     });
   };
+  /**
+   * A wave of new folders in requests of up to 1,000 (folders/create_batch): answers the ones made.
+   * Any other answer (a name taken meanwhile, a parent gone) is left to the one-at-a-time step,
+   * which knows what each means; a server without the call, all of them.
+   */
+  const makeFoldersAtOnce = async (wave: readonly FolderOp[]): Promise<FolderOp[]> => {
+    const made: FolderOp[] = [];
+    const ready = wave.flatMap((op) => {
+      const parentId = op.kind === 'mkdir' ? folderId(ctx, parentOf(op.path)) : null;
+      return op.kind === 'mkdir' && parentId !== null ? [{ op, parentId }] : [];
+    });
+    for (let i = 0; i < ready.length; i += FOLDERS_PER_REQUEST) {
+      const part = ready.slice(i, i + FOLDERS_PER_REQUEST);
+      let answer;
+      try {
+        answer = await api.createFolders(part.map(({ op, parentId }) => ({ parentId, name: baseOf(op.path) })));
+      } catch (e) {
+        if (!isMissingRoute(e)) throw e;
+        withoutBatchCalls(ctx);
+        return made;
+      }
+      answer.results.forEach((result, k) => {
+        const { op } = part[k] as (typeof part)[number];
+        if (result.status !== 201 || !('nodeId' in result) || op.kind !== 'mkdir') return;
+        state.setSynced(op.path, { kind: 'folder', nodeId: result.nodeId, ino: op.ino });
+        state.setKept(op.path, false);
+        made.push(op);
+        done++;
+      });
+    }
+    return made;
+  };
+
   const folders = { done: false };
   const early = sendWhileFoldersAreMade(ctx, plan, folders);
   try {
-    for (const wave of wavesOf(plan.folderOps)) await forEachLimit(wave, ctx.options.commitConcurrency, folderStep);
+    for (const wave of wavesOf(plan.folderOps)) {
+      const batched = wave.length > 1 && ctx.batchCalls ? await makeFoldersAtOnce(wave) : [];
+      await forEachLimit(
+        wave.filter((op) => !batched.includes(op)),
+        ctx.options.commitConcurrency,
+        folderStep,
+      );
+    }
   } finally {
     folders.done = true;
     await early;

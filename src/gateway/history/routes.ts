@@ -6,7 +6,8 @@ import type { RouteModule } from '../deps.js';
 import { ApiError } from '../http/errors.js';
 import { knownId } from '../http/ids.js';
 import { defineRoute, sameWorkspace } from '../http/route.js';
-import { commandMetadata, run } from '../tree/routes.js';
+import { commandMetadata } from '../tree/metadata.js';
+import { run } from '../tree/routes.js';
 import { nodeJson } from '../tree/nodeView.js';
 import { FileParams, NodeBody, NodeParams, RestoreAnswer, RestoreBody, TrashBody, UndeleteBody, VersionsBody, WorkspaceParams } from './codecs.js';
 

@@ -8,7 +8,7 @@ import type { GatewayDeps, RouteModule } from '../deps.js';
 import type { AuthContext } from '../http/auth.js';
 import { ApiError, fromCommandError } from '../http/errors.js';
 import { defineRoute, sameWorkspace } from '../http/route.js';
-import { commandMetadata } from '../tree/routes.js';
+import { commandMetadata } from '../tree/metadata.js';
 import { momentOf, RewindAnswer, RewindBody, TreeAtBody, TreeAtQuery, WorkspaceParams } from './codecs.js';
 import { treeNodeJson } from './treeJson.js';
 

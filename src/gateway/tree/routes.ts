@@ -1,21 +1,16 @@
 import * as E from 'fp-ts/lib/Either.js';
-import { NodeId, type IsoTimestamp } from '../../domain/ids.js';
-import type { CommandMetadata, WorkspaceCommand } from '../../domain/workspace/commands.js';
+import { NodeId } from '../../domain/ids.js';
+import type { WorkspaceCommand } from '../../domain/workspace/commands.js';
 import { childrenPage, liveNode, nodeAtPath, pathSegments, workspaceRow } from '../../projections/tree/queries.js';
 import type { GatewayDeps, RouteModule } from '../deps.js';
-import type { AuthContext } from '../http/auth.js';
 import { ApiError, fromCommandError } from '../http/errors.js';
 import { knownId } from '../http/ids.js';
 import { defineRoute, sameWorkspace } from '../http/route.js';
 import { ChildrenBody, ChildrenQuery, CreateFolderBody, CursorBody, LookupQuery, MoveBody, NodeBody, NodeParams, WorkspaceBody, WorkspaceParams } from './codecs.js';
+import { folderBatchRoute } from './folderBatchRoute.js';
+import { commandMetadata } from './metadata.js';
 import { nodeJson } from './nodeView.js';
 
-export const commandMetadata = (deps: GatewayDeps, auth: AuthContext, requestId: string): CommandMetadata => ({
-  now: deps.now().toISOString() as IsoTimestamp,
-  userId: auth.userId,
-  deviceId: auth.deviceId,
-  correlationId: requestId,
-});
 
 /** Runs a command; a refusal becomes its API error, success answers the cursor reached. */
 export const run = async (deps: GatewayDeps, command: WorkspaceCommand): Promise<number> => {
@@ -79,6 +74,8 @@ export const treeRoutes: RouteModule = (app, deps) => {
     if (node === null) throw notFound();
     return reply.code(201).send(nodeJson(node));
   });
+
+  folderBatchRoute(app, deps);
 
   defineRoute(app, authenticator, { method: 'POST', url: '/v1/nodes/:nodeId/move', summary: 'Move or rename a node (one event, whatever the subtree)', tags, auth: true, params: NodeParams, body: MoveBody, responses: { 200: NodeBody } }, async ({ params, body, auth, request }) => {
     const data = { nodeId: knownId(NodeId, params.nodeId), parentId: knownId(NodeId, body.parentId), name: body.name };

@@ -1,8 +1,13 @@
 import http from 'node:http';
 import type net from 'node:net';
 
-/** What the proxy does with one request: forward it, answer as a server without that route, or forward it and damage the answer. */
-export type Interference = 'pass' | 'no_route' | 'damage';
+/**
+ * What the proxy does with one request: forward it, answer as a server without that route, forward
+ * it and damage the answer, or forward it and hold the answer back for SLOW_MS (a slow server).
+ */
+export type Interference = 'pass' | 'no_route' | 'damage' | 'slow';
+
+export const SLOW_MS = 400;
 
 export interface HttpProxy {
   readonly url: string;
@@ -14,8 +19,8 @@ const DAMAGED_AT = 36;
 
 /**
  * An HTTP proxy to target on loopback that lets a test play an older server (a route answered as
- * the server's not-found handler answers an unknown one) or a faulty network (one byte of an
- * answer flipped).
+ * the server's not-found handler answers an unknown one), a faulty network (one byte of an answer
+ * flipped) or a slow one (an answer held back).
  */
 export const startHttpProxy = async (target: string, interfere: (method: string, path: string) => Interference): Promise<HttpProxy> => {
   const sockets = new Set<net.Socket>();
@@ -29,6 +34,15 @@ export const startHttpProxy = async (target: string, interfere: (method: string,
       return;
     }
     const upstream = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (answer) => {
+      if (action === 'slow') {
+        answer.pause();
+        setTimeout(() => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          answer.resume();
+        }, SLOW_MS);
+        return;
+      }
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       if (action === 'pass') return void answer.pipe(res);
       let at = 0;
