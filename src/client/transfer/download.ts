@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ChunkHash, NonNegativeInt } from '../../domain/ids.js';
@@ -26,8 +27,35 @@ export const withOffsets = (chunks: RemoteVersion['chunks']): FileChunk[] => {
   });
 };
 
+// Ranges up to this size are read with synchronous calls: a few microseconds each for a small
+// chunk, where the promise API's open, read and close are three thread-pool round trips (~100 us of
+// the event loop per chunk, measured on a push of 10,000 small files, and a wait behind whatever
+// else the pool is doing).
+const SYNC_READ_BYTES = 64 * 1024;
+
+const readRangeNow = (file: string, offset: number, size: number): Buffer | null => {
+  let fd: number;
+  try {
+    fd = fsSync.openSync(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buffer = Buffer.allocUnsafe(size);
+    for (let got = 0; got < size; ) {
+      const bytesRead = fsSync.readSync(fd, buffer, got, size - got, offset + got);
+      if (bytesRead === 0) return null;
+      got += bytesRead;
+    }
+    return buffer;
+  } finally {
+    fsSync.closeSync(fd);
+  }
+};
+
 /** Reads size bytes at offset of file; null when the file is gone or shorter. */
 export const readRange = async (file: string, offset: number, size: number): Promise<Buffer | null> => {
+  if (size <= SYNC_READ_BYTES) return readRangeNow(file, offset, size);
   let handle: fs.FileHandle;
   try {
     handle = await fs.open(file, 'r');
