@@ -168,6 +168,7 @@ export const executePush = async (ctx: SyncContext, plan: PushPlan): Promise<Pus
         withoutBatchCalls(ctx);
         return made;
       }
+      if (answer.results.length !== part.length) throw new Error(`folders/create_batch answered ${answer.results.length} results for ${part.length} folders`);
       answer.results.forEach((result, k) => {
         const { op } = part[k] as (typeof part)[number];
         if (result.status !== 201 || !('nodeId' in result) || op.kind !== 'mkdir') return;
