@@ -7,7 +7,7 @@ import { ChunkHash, NonNegativeInt } from '../../domain/ids.js';
 import { forEachLimit } from '../../concurrency/limit.js';
 import { recordVerifiedUploads } from '../../maintenance/gc/fence.js';
 import type { BlobStore } from '../../storage/blobs/port.js';
-import { CHUNK_RECORDS_TYPE, MAX_RECORDS, MAX_RECORDS_BYTES, RECORD_HEADER_BYTES, decodeRecords, recordHeader, recordsLength } from '../../protocol/chunkRecords.js';
+import { CHUNK_RECORDS_TYPE, MAX_RECORDS, MAX_RECORDS_BYTES, RECORD_HEADER_BYTES, decodeRecords, recordHeader, recordsLength, type ChunkRecord } from '../../protocol/chunkRecords.js';
 import { ApiError } from '../http/errors.js';
 import { defineRoute, sameWorkspace } from '../http/route.js';
 import { ChunkLostError, storeCall, streamSegments } from './blobCalls.js';
@@ -39,18 +39,22 @@ const STORE_CONCURRENCY = 16;
 
 const distinct = <A>(items: readonly A[]): A[] => [...new Set(items)];
 
-/** Verified chunks into the store: in one durable write where the store can, else one put each. */
-const storeAll = async (blobs: BlobStore, chunks: readonly (readonly [ChunkHash, Uint8Array])[]): Promise<void> => {
-  const unreachable = (hash: string) => new Error(`unreachable: chunk ${hash} was hashed before it was stored`);
+/**
+ * The records' chunks into the store: in one durable write where the store can (it hashes them and
+ * answers the first that lies: lies(index, actual) is thrown), else one put each (hashed before).
+ */
+const storeAll = async (blobs: BlobStore, records: readonly ChunkRecord[], lies: (index: number, actual: string) => Error): Promise<void> => {
   if (blobs.putMany !== undefined) {
     const putMany = blobs.putMany;
-    const result = await storeCall(() => putMany(chunks.map(([hash, bytes]) => ({ hash, bytes }))));
-    if (!result.ok) throw unreachable(chunks[result.index]?.[0] ?? '?');
-    return;
+    const result = await storeCall(() => putMany(records.map((r) => ({ hash: r.hash as ChunkHash, bytes: r.bytes }))));
+    if (result.ok) return;
+    if (result.code === 'hash_mismatch') throw lies(result.index, result.actual);
+    throw new Error(`unreachable: record ${result.index} passed the framing's size limit but not the store's`);
   }
-  await forEachLimit(chunks, STORE_CONCURRENCY, async ([hash, bytes]) => {
+  const unique = [...new Map(records.map((r) => [r.hash as ChunkHash, r.bytes])).entries()];
+  await forEachLimit(unique, STORE_CONCURRENCY, async ([hash, bytes]) => {
     const result = await storeCall(() => blobs.put(hash, bytes, { maxBytes: MAX_CHUNK_BYTES }));
-    if (!result.ok) throw unreachable(hash);
+    if (!result.ok) throw new Error(`unreachable: chunk ${hash} was hashed before it was stored`);
   });
 };
 
@@ -268,17 +272,20 @@ export const chunkBatchRoutes = async (app: FastifyInstance, ctx: TransferContex
         const { records } = decoded;
         const total = records.reduce((sum, r) => sum + r.bytes.length, 0);
         if (total > MAX_RECORDS_BYTES) throw new ApiError('payload_too_large', `At most ${MAX_RECORDS_BYTES} bytes of chunks per request.`, { limit: MAX_RECORDS_BYTES });
-        // Every record hashed before any is kept: one that lies refuses the whole request.
-        for (const [index, record] of records.entries()) {
-          const actual = crypto.createHash('sha256').update(record.bytes).digest('hex');
-          if (actual !== record.hash)
-            throw new ApiError('hash_mismatch', `Record ${index}'s bytes do not hash to the hash it announces; nothing was kept.`, { index, expected: record.hash, actual });
-        }
+        const lies = (index: number, actual: string) =>
+          new ApiError('hash_mismatch', `Record ${index}'s bytes do not hash to the hash it announces; nothing was kept.`, { index, expected: records[index]?.hash, actual });
+        // Every record hashed before any is kept: one that lies refuses the whole request. A store
+        // that takes the batch in one call hashes every record itself first and keeps none when one
+        // lies: hashed here only for the others, which are given the chunks one by one.
+        if (deps.blobs.putMany === undefined)
+          for (const [index, record] of records.entries()) {
+            const actual = crypto.createHash('sha256').update(record.bytes).digest('hex');
+            if (actual !== record.hash) throw lies(index, actual);
+          }
         const chunks = records.map((r) => ({ hash: r.hash as ChunkHash, size: r.bytes.length }));
         const now = deps.now();
         const wasHeld = await holdings.held(auth.workspaceId, distinct(chunks.map((c) => c.hash)), now);
-        const unique = [...new Map(records.map((r) => [r.hash as ChunkHash, r.bytes])).entries()];
-        await storeAll(deps.blobs, unique);
+        await storeAll(deps.blobs, records, lies);
         const collected = await recordVerifiedUploads(deps.pool, { workspaceId: auth.workspaceId, chunks, now }, (hashes) => storedAmong(deps.blobs, hashes));
         if (collected.size > 0)
           throw new ApiError('unavailable', 'Chunks were garbage-collected while they arrived; send them again.', { reason: 'chunk_collected', hashes: [...collected] }, 1);

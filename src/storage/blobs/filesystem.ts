@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { MAX_CHUNK_BYTES } from '../../domain/chunks.js';
 import { ChunkHash } from '../../domain/ids.js';
-import { assertByteRange, assertChunkHash, drainHashed, judge } from './body.js';
+import { assertByteRange, assertChunkHash, drainHashed, judge, type Verdict } from './body.js';
 import { ensureDurableDir, fsyncDir, hasCode, orNullIfMissing, writeAll } from './durableFs.js';
 import { forEachLimit } from '../../concurrency/limit.js';
 import { createPackStore, PACKED_CHUNK_MAX_BYTES, type PackStore } from './packs/packStore.js';
@@ -85,15 +85,17 @@ export const createFilesystemBlobStore = async (options: FilesystemBlobStoreOpti
     }
   };
 
-  const put = async (hash: ChunkHash, body: BlobBody, putOptions?: PutOptions): Promise<PutResult> => {
-    assertChunkHash(hash);
-    const limit = putOptions?.maxBytes ?? MAX_CHUNK_BYTES;
+  /**
+   * Writes a temp file (write answers whether what it wrote is the chunk), fsyncs it and keeps it
+   * as the chunk; the temp file is gone afterwards, whatever the outcome.
+   */
+  const viaTemp = async (hash: ChunkHash, write: (file: fs.FileHandle) => Promise<Verdict>): Promise<PutResult> => {
     const tempPath = path.join(tmpDir, `${hash}.${crypto.randomBytes(8).toString('hex')}`);
     // Read-only from birth: nothing should ever write to a chunk again.
     const file = await fs.open(tempPath, 'wx', 0o444);
     let open = true;
     try {
-      const verdict = judge(await drainHashed(body, limit, (piece) => writeAll(file, piece)), hash, limit);
+      const verdict = await write(file);
       if (!verdict.ok) return verdict;
       await file.sync();
       await file.close();
@@ -105,6 +107,12 @@ export const createFilesystemBlobStore = async (options: FilesystemBlobStoreOpti
       if (open) await file.close();
       await fs.rm(tempPath, { force: true });
     }
+  };
+
+  const put = async (hash: ChunkHash, body: BlobBody, putOptions?: PutOptions): Promise<PutResult> => {
+    assertChunkHash(hash);
+    const limit = putOptions?.maxBytes ?? MAX_CHUNK_BYTES;
+    return viaTemp(hash, async (file) => judge(await drainHashed(body, limit, (piece) => writeAll(file, piece)), hash, limit));
   };
 
   const stat = async (hash: ChunkHash): Promise<ChunkStat | null> => {
@@ -156,10 +164,13 @@ export const createFilesystemBlobStore = async (options: FilesystemBlobStoreOpti
     const created = new Set<ChunkHash>();
     const small = packs === null ? [] : distinct.filter(([, bytes]) => bytes.length <= packMax);
     const large = packs === null ? distinct : distinct.filter(([, bytes]) => bytes.length > packMax);
+    // Hashed above: written as they are.
     await forEachLimit(large, LOOSE_CONCURRENCY, async ([hash, bytes]) => {
-      const result = await put(hash, bytes);
-      if (!result.ok) throw new Error(`unreachable: chunk ${hash} was hashed before it was stored`);
-      if (result.created) created.add(hash);
+      const result = await viaTemp(hash, async (file) => {
+        await writeAll(file, bytes);
+        return { ok: true, size: bytes.length };
+      });
+      if (result.ok && result.created) created.add(hash);
     });
     if (packs !== null && small.length > 0) {
       const now = new Date();
