@@ -185,9 +185,9 @@ export const executePush = async (ctx: SyncContext, plan: PushPlan): Promise<Pus
   const early = sendWhileFoldersAreMade(ctx, plan, folders);
   try {
     for (const wave of wavesOf(plan.folderOps)) {
-      const batched = wave.length > 1 && ctx.batchCalls ? await makeFoldersAtOnce(wave) : [];
+      const batched = new Set(wave.length > 1 && ctx.batchCalls ? await makeFoldersAtOnce(wave) : []);
       await forEachLimit(
-        wave.filter((op) => !batched.includes(op)),
+        wave.filter((op) => !batched.has(op)),
         ctx.options.commitConcurrency,
         folderStep,
       );
