@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import * as E from 'fp-ts/lib/Either.js';
-import type pg from 'pg';
 import type { EachOutcome } from '../../commands/each.js';
 import type { CommandError } from '../../commands/errors.js';
 import type { ChunkHash } from '../../domain/ids.js';
 import type { CommandOf } from '../../domain/workspace/commands.js';
 import { collectedChunk } from '../../maintenance/gc/fence.js';
-import { workspaceStreamId } from '../../storage/eventlog/workspaceSchema.js';
+import { refusedResult, workspaceCursor } from '../http/batchAnswers.js';
 import { ApiError, fromCommandError } from '../http/errors.js';
 import { defineRoute, sameWorkspace } from '../http/route.js';
 import { CommitBatchAnswer, CommitBatchBody } from './codecs.js';
@@ -28,8 +27,6 @@ const orRefusal = <A>(f: () => A): A | ApiError => {
     throw e;
   }
 };
-
-const errorResult = (e: ApiError) => ({ status: e.status, error: { code: e.code, message: e.message, details: e.details } });
 
 /**
  * POST /v1/files/commit_batch (docs/api-extensions.md): each commit means what POST /v1/files/commit
@@ -73,16 +70,16 @@ export const commitBatchRoute = (app: FastifyInstance, ctx: TransferContext): vo
       const outcomes = await runCollectingRetries(items, (commands) => deps.handleEach(workspaceId, commands));
       let cursor = -1;
       const results = items.map((item, i) => {
-        if ('refused' in item) return errorResult(item.refused);
+        if ('refused' in item) return refusedResult(item.refused);
         const outcome = outcomes.get(i);
         if (outcome === undefined) throw new Error('unreachable: every command of the batch has an outcome');
         deps.metrics.commands.inc({ type: 'CommitFileVersion', outcome: E.isLeft(outcome) ? outcome.left.code : outcome.right.replayed ? 'replayed' : 'ok' });
-        if (E.isLeft(outcome)) return errorResult(fromCommandError(outcome.left));
+        if (E.isLeft(outcome)) return refusedResult(fromCommandError(outcome.left));
         if (!outcome.right.replayed) cursor = Math.max(cursor, outcome.right.cursor);
         const answer = orRefusal(() => commitAnswerOf(outcome.right));
-        return answer instanceof ApiError ? errorResult(answer) : { status: 201 as const, ...answer };
+        return answer instanceof ApiError ? refusedResult(answer) : { status: 201 as const, ...answer };
       });
-      if (cursor < 0) cursor = await streamVersion(deps.pool, workspaceStreamId(workspaceId));
+      if (cursor < 0) cursor = await workspaceCursor(deps.pool, workspaceId);
       return { results, cursor };
     },
   );
@@ -120,9 +117,4 @@ const runCollectingRetries = async (
     indexed.forEach((x, k) => outcomes.set(x.i, result.right[k] as EachOutcome));
     return outcomes;
   }
-};
-
-const streamVersion = async (pool: pg.Pool, streamId: string): Promise<number> => {
-  const { rows } = await pool.query<{ version: string }>({ name: 'transfers_stream_version', text: 'SELECT version FROM es_streams WHERE stream_id = $1', values: [streamId] });
-  return Number(rows[0]?.version ?? 0);
 };

@@ -3,8 +3,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { NodeId, NonNegativeInt } from '../../domain/ids.js';
 import type { CommandOf } from '../../domain/workspace/commands.js';
-import { workspaceStreamId } from '../../storage/eventlog/workspaceSchema.js';
 import type { GatewayDeps } from '../deps.js';
+import { refusedResult, workspaceCursor } from '../http/batchAnswers.js';
 import { ApiError, fromCommandError } from '../http/errors.js';
 import { knownId } from '../http/ids.js';
 import { defineRoute, sameWorkspace } from '../http/route.js';
@@ -29,8 +29,6 @@ const CreateFolderBatchAnswer = t.type({
   results: t.array(t.union([t.type({ status: t.literal(201), nodeId: NodeId, cursor: NonNegativeInt }), t.type({ status: t.number, error: ErrorEnvelope })])),
   cursor: NonNegativeInt,
 });
-
-const errorResult = (e: ApiError) => ({ status: e.status, error: { code: e.code, message: e.message, details: e.details } });
 
 /**
  * POST /v1/folders/create_batch (docs/api-extensions.md): each folder means what POST /v1/folders
@@ -71,18 +69,15 @@ export const folderBatchRoute = (app: FastifyInstance, deps: GatewayDeps): void 
       let next = 0;
       let cursor = -1;
       const results = items.map((item) => {
-        if ('refused' in item) return errorResult(item.refused);
+        if ('refused' in item) return refusedResult(item.refused);
         const outcome = outcomes[next++];
         if (outcome === undefined) throw new Error('unreachable: every folder of the batch has an outcome');
         deps.metrics.commands.inc({ type: 'CreateFolder', outcome: E.isLeft(outcome) ? outcome.left.code : 'ok' });
-        if (E.isLeft(outcome)) return errorResult(fromCommandError(outcome.left));
+        if (E.isLeft(outcome)) return refusedResult(fromCommandError(outcome.left));
         cursor = Math.max(cursor, outcome.right.cursor);
         return { status: 201 as const, nodeId: item.command.data.nodeId, cursor: outcome.right.cursor };
       });
-      if (cursor < 0) {
-        const { rows } = await deps.pool.query<{ version: string }>({ name: 'tree_stream_version', text: 'SELECT version FROM es_streams WHERE stream_id = $1', values: [workspaceStreamId(auth.workspaceId)] });
-        cursor = Number(rows[0]?.version ?? 0);
-      }
+      if (cursor < 0) cursor = await workspaceCursor(deps.pool, auth.workspaceId);
       return { results, cursor };
     },
   );

@@ -53,7 +53,11 @@ export const createPackStore = async (options: PackStoreOptions) => {
     for (let attempt = 0; attempt <= MOVED_RETRIES && wanted.length > 0; attempt++) {
       const located = await index.locate(wanted);
       const byPack = new Map<string, (PackedLocation & { hash: ChunkHash })[]>();
-      for (const [hash, where] of located) byPack.set(where.packId, [...(byPack.get(where.packId) ?? []), { ...where, hash }]);
+      for (const [hash, where] of located) {
+        const inPack = byPack.get(where.packId) ?? [];
+        if (inPack.length === 0) byPack.set(where.packId, inPack);
+        inPack.push({ ...where, hash });
+      }
       const moved: ChunkHash[] = [];
       for (const [packId, chunks] of byPack) {
         const bytes = await readPacked(dirs.packs, packId, chunks);
