@@ -1,8 +1,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { WorkspaceCommand } from '../domain/workspace/commands.js';
-import { decide } from '../domain/workspace/decide.js';
+import type { DomainError } from '../domain/errors.js';
+import { decideEach } from '../domain/workspace/decideEach.js';
 import type { WorkspaceEvent } from '../domain/workspace/events.js';
-import { evolve } from '../domain/workspace/evolve.js';
 import type { NewEvent } from '../storage/eventlog/types.js';
 import type { CommandError } from './errors.js';
 import { createCommandHandler, retryingTurns, toNewEvents, type CommandHandlerDeps, type CommandResult } from './handle.js';
@@ -41,31 +41,38 @@ export const createEachHandler = (deps: CommandHandlerDeps): HandleEach => {
           return p === undefined ? undefined : E.right({ ...p, replayed: true });
         });
         if (fresh.length === 0) return E.right({ outcomes: outcomes as EachOutcome[], appended: null });
-        let { state, version } = await uow.loadForAll(fresh);
+        const loaded = await uow.loadForAll(fresh);
+        let version = loaded.version;
         const base = version;
-        const pending: NewEvent<WorkspaceEvent>[] = [];
-        const accepted: Accepted[] = [];
         // A key used twice in one batch: the second one answers what the first did.
         const firstWithKey = new Map<string, number>();
         const sameAs = new Map<number, number>();
+        const toDecide: number[] = [];
         for (const [index, command] of commands.entries()) {
           if (outcomes[index] !== undefined) continue;
           const key = keyOf(command);
           const earlier = key === undefined ? undefined : firstWithKey.get(key);
-          if (earlier !== undefined) {
-            sameAs.set(index, earlier);
-            continue;
+          if (earlier !== undefined) sameAs.set(index, earlier);
+          else {
+            if (key !== undefined) firstWithKey.set(key, index);
+            toDecide.push(index);
           }
-          if (key !== undefined) firstWithKey.set(key, index);
-          const decision = decide(command, state);
+        }
+        const { decisions } = decideEach(
+          toDecide.map((i) => commands[i] as WorkspaceCommand),
+          loaded.state,
+        );
+        const pending: NewEvent<WorkspaceEvent>[] = [];
+        const accepted: Accepted[] = [];
+        toDecide.forEach((index, k) => {
+          const decision = decisions[k] as E.Either<DomainError, WorkspaceEvent[]>;
           if (E.isLeft(decision)) {
             outcomes[index] = decision;
-            continue;
+            return;
           }
-          state = decision.right.reduce(evolve, state);
           accepted.push({ index, from: pending.length, count: decision.right.length });
-          pending.push(...toNewEvents(command, decision.right, deps.newEventId));
-        }
+          pending.push(...toNewEvents(commands[index] as WorkspaceCommand, decision.right, deps.newEventId));
+        });
         const stored = await uow.append(version, pending);
         version += stored.length;
         const remembered: { key: string; events: WorkspaceStoredEvent[]; cursor: number }[] = [];

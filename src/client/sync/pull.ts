@@ -103,9 +103,12 @@ export const reconcile = async (ctx: SyncContext): Promise<ReconcileResult> => {
       }
     };
     try {
-      // Small files first: many finish early, and the big ones can then copy chunks from them.
-      due.sort((a, b) => a.version.size - b.version.size);
+      // Small files first: many finish early, and the big ones can then copy chunks from them. The
+      // small ones keep the order they were committed in (the pulled tree's): chunks committed
+      // together are stored together (a pack per upload request), and fetched together they are
+      // read in a few long reads instead of one short read in each of many packs.
       const [small, large] = partition(due, (d) => batchable(ctx, d.version.size));
+      large.sort((a, b) => a.version.size - b.version.size);
       await materializeMany(ctx, small, progress, done);
       await forEachLimit(large, ctx.options.fileConcurrency, async (item) => done(await materialize(ctx, item, progress)));
     } finally {

@@ -14,10 +14,21 @@ const folder = (nodeId: NodeId, parentId: NodeId | null, name: string): NodeView
   versions: new Map(),
 });
 
-const withNodes = (state: OpenWorkspace, changed: readonly NodeView[], usedDelta = 0): OpenWorkspace => {
+/** What one event changes in an open workspace: these nodes (new or replaced), and the bytes used. */
+export interface Change {
+  readonly nodes: readonly NodeView[];
+  readonly usedDelta: number;
+}
+
+export const NO_CHANGE: Change = { nodes: [], usedDelta: 0 };
+
+const changed = (nodes: readonly NodeView[], usedDelta = 0): Change => ({ nodes, usedDelta });
+
+const withChange = (state: OpenWorkspace, change: Change): OpenWorkspace => {
+  if (change === NO_CHANGE) return state;
   const nodes = new Map(state.nodes);
-  for (const node of changed) nodes.set(node.nodeId, node);
-  return { ...state, nodes, usedBytes: state.usedBytes + usedDelta };
+  for (const node of change.nodes) nodes.set(node.nodeId, node);
+  return { ...state, nodes, usedBytes: state.usedBytes + change.usedDelta };
 };
 
 /** Every node below rootId (rootId included) for which keep holds, found by parent links. */
@@ -48,7 +59,7 @@ const applyVersion = (
   state: OpenWorkspace,
   e: EventOf<'FileVersionCommitted'>['data'] | EventOf<'VersionRestored'>['data'],
   created: boolean,
-): OpenWorkspace => {
+): Change => {
   const previous = created ? undefined : state.nodes.get(e.nodeId);
   const version: VersionView = {
     versionId: e.versionId,
@@ -70,7 +81,7 @@ const applyVersion = (
     size: e.size,
     versions,
   };
-  return withNodes(state, [node], e.size - (previous?.size ?? 0));
+  return changed([node], e.size - (previous?.size ?? 0));
 };
 
 const purgeVersions = (node: NodeView, ids: ReadonlySet<string> | 'all'): NodeView => {
@@ -79,49 +90,56 @@ const purgeVersions = (node: NodeView, ids: ReadonlySet<string> | 'all'): NodeVi
   return { ...node, versions };
 };
 
-/** Applies a fact. Never fails, never validates: every check lives in decide. */
-export const evolve = (state: WorkspaceState, event: WorkspaceEvent): WorkspaceState => {
-  if (event.type === 'WorkspaceCreated') {
-    const { workspaceId, rootId, quotaBytes } = event.data;
-    return { status: 'open', workspaceId, rootId, quotaBytes, usedBytes: 0, nodes: new Map([[rootId, folder(rootId, null, '')]]) };
-  }
-  if (state.status !== 'open') return state;
+/** What an event does to an open workspace (WorkspaceCreated aside, which opens one); NO_CHANGE when nothing. */
+export const changeOf = (state: OpenWorkspace, event: Exclude<WorkspaceEvent, { type: 'WorkspaceCreated' }>): Change => {
   switch (event.type) {
     case 'FolderCreated':
-      return withNodes(state, [folder(event.data.nodeId, event.data.parentId, event.data.name)]);
+      return changed([folder(event.data.nodeId, event.data.parentId, event.data.name)]);
     case 'FileVersionCommitted':
       return applyVersion(state, event.data, event.data.created);
     case 'VersionRestored':
       return applyVersion(state, event.data, false);
     case 'NodeMoved': {
       const node = state.nodes.get(event.data.nodeId);
-      return node ? withNodes(state, [{ ...node, parentId: event.data.parentId, name: event.data.name }]) : state;
+      return node ? changed([{ ...node, parentId: event.data.parentId, name: event.data.name }]) : NO_CHANGE;
     }
     case 'NodeDeleted': {
       const { nodeId } = event.data;
       const going = subtree(state, nodeId, isLive);
-      return withNodes(state, going.map((n) => ({ ...n, trashedBy: nodeId })), -fileBytes(going));
+      return changed(going.map((n) => ({ ...n, trashedBy: nodeId })), -fileBytes(going));
     }
     case 'NodeRestored': {
       const { nodeId, parentId, name } = event.data;
       const back = subtree(state, nodeId, (n) => n.trashedBy === nodeId && !n.purged);
       const revived = back.map((n) => (n.nodeId === nodeId ? { ...n, parentId, name, trashedBy: null } : { ...n, trashedBy: null }));
-      return withNodes(state, revived, fileBytes(back));
+      return changed(revived, fileBytes(back));
     }
     case 'NodePurged': {
       const { nodeId, scope, versionIds } = event.data;
       if (scope === 'versions') {
         const node = state.nodes.get(nodeId);
-        return node ? withNodes(state, [purgeVersions(node, new Set(versionIds))]) : state;
+        return node ? changed([purgeVersions(node, new Set(versionIds))]) : NO_CHANGE;
       }
       const gone = subtree(state, nodeId, (n) => n.trashedBy === nodeId && !n.purged);
-      return withNodes(state, gone.map((n) => ({ ...purgeVersions(n, 'all'), purged: true })));
+      return changed(gone.map((n) => ({ ...purgeVersions(n, 'all'), purged: true })));
     }
     default: {
       const _exhaustive: never = event;
       return _exhaustive;
     }
   }
+};
+
+const created = (event: EventOf<'WorkspaceCreated'>): OpenWorkspace => {
+  const { workspaceId, rootId, quotaBytes } = event.data;
+  return { status: 'open', workspaceId, rootId, quotaBytes, usedBytes: 0, nodes: new Map([[rootId, folder(rootId, null, '')]]) };
+};
+
+/** Applies a fact. Never fails, never validates: every check lives in decide. */
+export const evolve = (state: WorkspaceState, event: WorkspaceEvent): WorkspaceState => {
+  if (event.type === 'WorkspaceCreated') return created(event);
+  if (state.status !== 'open') return state;
+  return withChange(state, changeOf(state, event));
 };
 
 export const fold = (events: Iterable<WorkspaceEvent>, from: WorkspaceState): WorkspaceState => {

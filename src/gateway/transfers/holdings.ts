@@ -29,8 +29,9 @@ export const createHoldings = (pool: pg.Pool): Holdings => ({
   held: async (workspaceId, hashes, now) => {
     if (hashes.length === 0) return new Set();
     const since = new Date(now.getTime() - VERIFIED_UPLOAD_HOLD_SECONDS * 1000);
+    // Not a named statement: a plan cached for a short list of hashes, or while the tables were
+    // small, scans them whole for a batch's hundreds (see loadNodes in decisionState.ts).
     const { rows } = await pool.query<{ hash: ChunkHash }>({
-      name: 'transfers_held',
       text: `SELECT r.hash FROM rm.chunk_refs r WHERE r.workspace_id = $1 AND r.hash = ANY($2::text[]) AND r.refs > 0
              UNION
              SELECT c.hash FROM workspace_chunks c WHERE c.workspace_id = $1 AND c.hash = ANY($2::text[]) AND c.verified_at > $3

@@ -130,11 +130,17 @@ const nodesStatement = (s: string, needs: Needs): { name: string; text: string; 
   return { name: `decision_nodes_${s}_${shape.join('_')}`, text: prefix + branches.join(' UNION '), values };
 };
 
-const loadNodes = async (client: pg.ClientBase, s: string, ws: string, needs: Needs): Promise<NodeRow[]> => {
-  const statement = nodesStatement(s, needs);
-  if (statement.values.length === 1) return [];
-  statement.values[0] = ws;
-  return (await client.query<NodeRow>(statement)).rows;
+/**
+ * oneShot: planned for these very arrays, not from a plan the connection cached. A batch's arrays
+ * hold hundreds of ids, and a cached (generic) plan is chosen blind to their length and to the size
+ * the tables had then: one cached while a new workspace's tables were small scans them whole ever
+ * after, and cost the 20th batch of a first sync 200 ms under the workspace's lock, not 5.
+ */
+const loadNodes = async (client: pg.ClientBase, s: string, ws: string, needs: Needs, oneShot = false): Promise<NodeRow[]> => {
+  const { name, text, values } = nodesStatement(s, needs);
+  if (values.length === 1) return [];
+  values[0] = ws;
+  return (await client.query<NodeRow>(oneShot ? { text, values } : { name, text, values })).rows;
 };
 
 const loadVersions = async (client: pg.ClientBase, s: string, ws: string, needs: Needs): Promise<Map<string, VersionView>> => {
@@ -219,7 +225,7 @@ export const loadDecisionStateForAll = async (
   if (odd !== undefined) throw new Error(`${odd.type} cannot be loaded with other commands of workspace ${workspaceId}`);
   const head = await loadHead(client, schema, streamId, workspaceId);
   if (head.row === undefined || head.row.root_id === null) return { state: { status: 'absent' }, version: head.row ? Number(head.row.version) : 0 };
-  const rows = await loadNodes(client, schema, workspaceId, mergedNeeds(commands));
+  const rows = await loadNodes(client, schema, workspaceId, mergedNeeds(commands), true);
   return openState(head.row, workspaceId, head.row.root_id, rows, new Map(), null);
 };
 
