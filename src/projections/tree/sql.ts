@@ -87,7 +87,8 @@ export const treeStatements = (s: string) => {
           $size::bigint[], $hash::text[], $chunks::jsonb[], $modified::timestamptz[], $user::text[], $device::text[])
           AS i(seq, at, node, parent, name, key, version, size, hash, chunks, modified, usr, device)
       ), old AS (
-        SELECT COALESCE(sum(n.size), 0) AS size FROM ${s}.nodes n JOIN input i ON n.workspace_id = $ws AND n.node_id = i.node
+        -- One index probe per version: as a join, the cached plan read every node of the workspace.
+        SELECT COALESCE(sum((SELECT n.size FROM ${s}.nodes n WHERE n.workspace_id = $ws AND n.node_id = i.node)), 0) AS size FROM input i
       ), node AS (
         INSERT INTO ${s}.nodes (workspace_id, node_id, kind, parent_id, name, name_key, latest_version_id, size, content_hash, created_at, modified_at)
         SELECT $ws, node, 'file', parent, name, key, version, size, hash, at, modified FROM input
