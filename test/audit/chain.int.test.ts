@@ -66,6 +66,14 @@ describe('the event hash chain', () => {
     it('sorts keys, drops whitespace and undefined members', () => {
       expect(canonicalJson({ b: [1, { d: true, c: null }], a: 'x\n"', u: undefined })).toBe('{"a":"x\\n\\"","b":[1,{"c":null,"d":true}]}');
     });
+
+    it('orders by code point the keys an object keeps in another order: array-index-like ones, __proto__, surrogate pairs', () => {
+      expect(canonicalJson({ 9: 'a', 10: 'b', x: { 2: 1, 1: [{ b: 1, a: 2 }] } })).toBe('{"10":"b","9":"a","x":{"1":[{"a":2,"b":1}],"2":1}}');
+      expect(canonicalJson(JSON.parse('{"z":1,"__proto__":{"b":1,"a":2}}'))).toBe('{"__proto__":{"a":2,"b":1},"z":1}');
+      expect(canonicalJson({ '\uff61': 1, '\u{1f600}': 2, a: 3 })).toBe('{"a":3,"\uff61":1,"\u{1f600}":2}');
+      expect(canonicalJson({ at: new Date(0), n: [undefined, 1.5e-7] })).toBe('{"at":"1970-01-01T00:00:00.000Z","n":[null,1.5e-7]}');
+      expect(() => canonicalJson(undefined)).toThrow(TypeError);
+    });
   });
 
   describe('appends', () => {

@@ -27,42 +27,78 @@ const compareCodePoints = (a: string, b: string): number => {
 };
 
 const SURROGATE = /[\ud800-\udfff]/;
+// Keys a JS object does not keep in insertion order (array-index-like ones come first, by number),
+// and the one a plain assignment does not create: JSON.stringify cannot be handed those sorted.
+const UNORDERED_KEY = /^\d+$|^__proto__$/;
+const SLOW_PATH = Symbol('canonical JSON: slow path');
 
-/**
- * JSON with object keys sorted by code point and no whitespace; values as JSON.stringify writes them
- * (undefined members dropped, toJSON honoured). Numbers are JSON.stringify's shortest form.
- * Written as loops over keys, not entries/filter/map/join: a batch of 500 commits builds 500 of
- * these under the workspace's lock. Keys without surrogates (all of Strata's) sort the same by
- * UTF-16 unit as by code point, so the default sort serves them.
- */
-export const canonicalJson = (value: unknown): string => {
+/** canonicalJson built by hand: any JSON (see canonicalJson). */
+const canonicalJsonByHand = (value: unknown): string => {
   if (value === null || typeof value !== 'object') {
     const text = JSON.stringify(value);
     if (text === undefined) throw new TypeError(`cannot encode ${typeof value} as JSON`);
     return text;
   }
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJson((value as { toJSON: () => unknown }).toJSON());
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalJsonByHand((value as { toJSON: () => unknown }).toJSON());
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       const v: unknown = value[i];
-      out += (i === 0 ? '' : ',') + (v === undefined || typeof v === 'function' ? 'null' : canonicalJson(v));
+      out += (i === 0 ? '' : ',') + (v === undefined || typeof v === 'function' ? 'null' : canonicalJsonByHand(v));
     }
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record);
-  if (keys.some((k) => SURROGATE.test(k))) keys.sort(compareCodePoints);
-  else keys.sort();
+  const keys = Object.keys(record).sort(compareCodePoints);
   let out = '{';
   let first = true;
   for (const key of keys) {
     const v = record[key];
     if (v === undefined || typeof v === 'function') continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(v)}`;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJsonByHand(v)}`;
     first = false;
   }
   return `${out}}`;
+};
+
+/** JSON.stringify's replacer that hands it each object with its keys in code point order. */
+function sortedKeys(this: unknown, _key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  let inOrder = true;
+  let surrogates = false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (UNORDERED_KEY.test(key)) throw SLOW_PATH;
+    if (SURROGATE.test(key)) surrogates = true;
+    if (i > 0 && (keys[i - 1] as string) > key) inOrder = false;
+  }
+  if (inOrder && !surrogates) return value;
+  keys.sort(surrogates ? compareCodePoints : undefined);
+  const sorted: Record<string, unknown> = {};
+  for (const key of keys) sorted[key] = record[key];
+  return sorted;
+}
+
+/**
+ * JSON with object keys sorted by code point and no whitespace; values as JSON.stringify writes them
+ * (undefined members dropped, toJSON honoured). Numbers are JSON.stringify's shortest form.
+ * JSON.stringify itself writes it, handed each object with sorted keys: a batch of 500 commits
+ * builds 500 of these under the workspace's lock, and by hand they took ~25 us each. Keys with
+ * surrogates sort by code point (UTF-16 order differs there); array-index-like keys, which an
+ * object cannot hold in that order, go the hand-built way.
+ */
+export const canonicalJson = (value: unknown): string => {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, sortedKeys);
+  } catch (error) {
+    if (error === SLOW_PATH) return canonicalJsonByHand(value);
+    throw error;
+  }
+  if (text === undefined) throw new TypeError(`cannot encode ${typeof value} as JSON`);
+  return text;
 };
 
 /** The fields of a stored event that its hash covers: everything but where the database put it. */
