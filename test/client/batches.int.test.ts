@@ -178,4 +178,39 @@ describe('small files sent and fetched many to a request', () => {
     expect(warnings.filter((w) => w.includes('arrived damaged'))).toHaveLength(1);
     expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
   });
+  it('a pull of more than a page places the first page while the rest is fetched, and what later pages change wins', async () => {
+    const { a, b } = await pair({ bVia: proxy.url });
+    for (let i = 0; i < 1100; i++) a.write(`p/n${i}.txt`, noise(100 + (i % 200), 20_000 + i));
+    for (let i = 0; i < 200; i++) a.write(`q/m${i}.txt`, noise(150 + i, 30_000 + i));
+    expect((await a.sync()).inSync).toBe(true);
+    // Later events undo earlier ones: files of the first page deleted, a folder renamed.
+    for (let i = 0; i < 150; i++) fs.rmSync(a.file(`p/n${i}.txt`));
+    fs.renameSync(a.file('q'), a.file('q2'));
+    expect((await a.sync()).inSync).toBe(true);
+
+    const seen: { what: 'changes' | 'fetch'; at: number }[] = [];
+    interference = (method, path) => {
+      if (path.endsWith('/changes')) {
+        seen.push({ what: 'changes', at: performance.now() });
+        // Every page after the first is a slow one: the device has the first page's files to write meanwhile.
+        return seen.filter((x) => x.what === 'changes').length > 1 ? 'slow' : 'pass';
+      }
+      if (method === 'POST' && path.endsWith('/chunks/fetch')) seen.push({ what: 'fetch', at: performance.now() });
+      return 'pass';
+    };
+    try {
+      expect((await b.sync()).inSync).toBe(true);
+    } finally {
+      interference = () => 'pass';
+    }
+    const secondPage = seen.filter((x) => x.what === 'changes')[1]?.at ?? Number.NaN;
+    const firstFetch = seen.find((x) => x.what === 'fetch')?.at ?? Number.NaN;
+    // The second page was asked for before any chunk was fetched, and the first fetch went out
+    // while that page's answer was still held back.
+    expect(secondPage).toBeLessThan(firstFetch);
+    expect(firstFetch - secondPage).toBeLessThan(SLOW_MS);
+    expect(treeOf(b.dir)).toEqual(treeOf(a.dir));
+    expect(Object.keys(treeOf(b.dir)).filter((f) => f.startsWith('p/'))).toHaveLength(950);
+    expect(fs.readdirSync(b.file('.strata/tmp'))).toEqual([]);
+  });
 });

@@ -19,7 +19,7 @@ import { acquireSyncLock } from './lock.js';
 import { watchRemote } from './notify.js';
 import { sleep, waitFor } from './sleep.js';
 import { planPush, type PushPlan } from './plan.js';
-import { pullChanges, reconcile } from './pull.js';
+import { pullAndReconcile, pullChanges, reconcile } from './pull.js';
 import { executePush, resumeCommits } from './push.js';
 
 export interface RoundStats {
@@ -154,8 +154,8 @@ export class SyncEngine {
       retry += resumed.stale;
       this.resumed = true;
     }
-    let pulled = await pullChanges(ctx);
-    const first = await reconcile(ctx);
+    const first = await pullAndReconcile(ctx);
+    let pulled = first.pulled;
     if (!local)
       return { pulled, applied: first.changed, conflicts: first.conflicts, pushed, retry: retry + first.deferred, unstable: 0, held: this.lastHeld };
     const plan = await planPush(ctx, await this.scan());
@@ -198,12 +198,19 @@ export class SyncEngine {
     let failures = 0;
     let stalled = 0;
     let last: RoundStats | null = null;
+    let scanNext = true;
     for (let rounds = 0; rounds < maxRounds; ) {
       if (this.ctx.stop.aborted) throw new Stopped('stopping');
       try {
-        last = await this.round();
+        const scanned: boolean = scanNext;
+        last = await this.round(scanned);
         rounds++;
         failures = 0;
+        // A round scans the folder after it applied what it pulled: if it then had nothing to
+        // send, the folder is confirmed as it left it, and the next round only asks the server
+        // (a second scan of 10,000 files cost ~0.3 s of a first sync). One that did not scan, or
+        // sent or left something, is followed by one that scans.
+        scanNext = !(scanned && last.pushed === 0 && last.retry === 0 && last.unstable === 0 && last.conflicts === 0);
       } catch (e) {
         if (!(e instanceof ServerUnavailable) || Date.now() - started > giveUpMs) throw e;
         failures++;

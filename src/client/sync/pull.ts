@@ -1,5 +1,6 @@
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
+import type { ChangesAnswer } from '../api/codecs.js';
 import { fsyncDir, isErrno } from '../state/files.js';
 import { decodeEvent, applyRemoteEvent, remotePath } from '../remote/tree.js';
 import { forEachLimit } from '../../concurrency/limit.js';
@@ -10,6 +11,8 @@ import { materializeMany } from './materializeMany.js';
 import { diffSynced, placeNodes, removeDeadFiles, removeDeadFolders } from './structure.js';
 
 const PAGE = 5000;
+// A long pull (a first sync) starts its downloads after this many events, not after the last page.
+const FIRST_PAGE = 1000;
 // While a long download runs, its progress reaches the journal this often: a crash redoes less.
 const FLUSH_EVERY_MS = 2000;
 
@@ -21,16 +24,54 @@ export const pullChanges = async (ctx: Pick<SyncContext, 'api' | 'state'>, optio
   let applied = 0;
   for (;;) {
     const page = await ctx.api.changes(ctx.state.cursor, PAGE);
-    for (const event of page.events) {
-      const decoded = decodeEvent(event);
-      if (decoded !== null) applyRemoteEvent(ctx.state, decoded);
-    }
-    if (page.events.length > 0) {
-      ctx.state.setCursor(page.cursor);
-      if (options.durable !== false) await ctx.state.flush();
-      applied += page.events.length;
-    }
+    await applyPage(ctx, page, options.durable !== false);
+    applied += page.events.length;
     if (!page.hasMore || page.events.length === 0) return applied;
+  }
+};
+
+/** Applies a page of events to the remote tree and records its cursor (durably unless told not to). */
+const applyPage = async (ctx: Pick<SyncContext, 'state'>, page: ChangesAnswer, durable: boolean): Promise<void> => {
+  for (const event of page.events) {
+    const decoded = decodeEvent(event);
+    if (decoded !== null) applyRemoteEvent(ctx.state, decoded);
+  }
+  if (page.events.length === 0) return;
+  ctx.state.setCursor(page.cursor);
+  if (durable) await ctx.state.flush();
+};
+
+/**
+ * Pulls every event after the stored cursor and makes the folder what they say (reconcile). A long
+ * pull (a first sync) is reconciled as it comes: after its first, short page, then whenever it has
+ * pulled as many events again as it had at the last reconcile, and at the end; the next page is
+ * always fetched meanwhile. So a first sync's downloads start within a page, not once the whole
+ * log has been read, and a pull of n events reconciles O(log n) times. The tree a reconcile sees is
+ * the workspace as it was at that page's cursor, a state that existed (every event applied in
+ * order); what later pages change, a file deleted after it was created, the next reconcile changes.
+ */
+export const pullAndReconcile = async (ctx: SyncContext): Promise<{ pulled: number } & ReconcileResult> => {
+  const total = { pulled: 0, changed: 0, conflicts: 0, deferred: 0 };
+  let reconciled = 0;
+  let next = ctx.api.changes(ctx.state.cursor, FIRST_PAGE);
+  for (;;) {
+    const answer = await next;
+    const more = answer.hasMore && answer.events.length > 0;
+    if (more) {
+      next = ctx.api.changes(answer.cursor, PAGE);
+      // Awaited, and its failure thrown, once this page is applied (and reconciled).
+      next.catch(() => undefined);
+    }
+    await applyPage(ctx, answer, true);
+    total.pulled += answer.events.length;
+    if (!more || total.pulled - reconciled >= Math.max(FIRST_PAGE, reconciled)) {
+      const r = await reconcile(ctx);
+      total.changed += r.changed;
+      total.conflicts += r.conflicts;
+      total.deferred += r.deferred;
+      reconciled = total.pulled;
+    }
+    if (!more) return total;
   }
 };
 
