@@ -22,11 +22,15 @@ const FLUSH_EVERY_MS = 2000;
  */
 export const pullChanges = async (ctx: Pick<SyncContext, 'api' | 'state'>, options: { durable?: boolean } = {}): Promise<number> => {
   let applied = 0;
+  let next = ctx.api.changes(ctx.state.cursor, PAGE);
   for (;;) {
-    const page = await ctx.api.changes(ctx.state.cursor, PAGE);
+    const page = await next;
+    const more = page.hasMore && page.events.length > 0;
+    // The next page is fetched while this one is applied (awaited, and its failure thrown, after).
+    if (more) (next = ctx.api.changes(page.cursor, PAGE)).catch(() => undefined);
     await applyPage(ctx, page, options.durable !== false);
     applied += page.events.length;
-    if (!page.hasMore || page.events.length === 0) return applied;
+    if (!more) return applied;
   }
 };
 
@@ -57,11 +61,8 @@ export const pullAndReconcile = async (ctx: SyncContext): Promise<{ pulled: numb
   for (;;) {
     const answer = await next;
     const more = answer.hasMore && answer.events.length > 0;
-    if (more) {
-      next = ctx.api.changes(answer.cursor, PAGE);
-      // Awaited, and its failure thrown, once this page is applied (and reconciled).
-      next.catch(() => undefined);
-    }
+    // Awaited, and its failure thrown, once this page is applied (and reconciled).
+    if (more) (next = ctx.api.changes(answer.cursor, PAGE)).catch(() => undefined);
     await applyPage(ctx, answer, true);
     total.pulled += answer.events.length;
     if (!more || total.pulled - reconciled >= Math.max(FIRST_PAGE, reconciled)) {
