@@ -213,4 +213,29 @@ describe('small files sent and fetched many to a request', () => {
     expect(Object.keys(treeOf(b.dir)).filter((f) => f.startsWith('p/'))).toHaveLength(950);
     expect(fs.readdirSync(b.file('.strata/tmp'))).toEqual([]);
   });
+  it('a push of many files pulls its own events while it runs, not all after its last commit', async () => {
+    const { a } = await pair({ aVia: proxy.url });
+    expect((await a.sync()).inSync).toBe(true);
+    for (let i = 0; i < 1500; i++) a.write(`r/n${i}.txt`, noise(100 + (i % 300), 40_000 + i));
+    const seen: { what: 'changes' | 'commit_batch'; at: number }[] = [];
+    interference = (method, path) => {
+      if (path.endsWith('/changes')) seen.push({ what: 'changes', at: performance.now() });
+      // Slow commits: the push waits on the server, as a first sync of thousands of files does.
+      if (method === 'POST' && path.endsWith('/files/commit_batch')) {
+        seen.push({ what: 'commit_batch', at: performance.now() });
+        return 'slow';
+      }
+      return 'pass';
+    };
+    try {
+      expect((await a.sync()).inSync).toBe(true);
+    } finally {
+      interference = () => 'pass';
+    }
+    const commits = seen.filter((x) => x.what === 'commit_batch');
+    expect(commits.length).toBeGreaterThanOrEqual(3);
+    const [first, last] = [commits[0]?.at ?? Number.NaN, commits.at(-1)?.at ?? Number.NaN];
+    expect(seen.filter((x) => x.what === 'changes' && x.at > first && x.at < last).length).toBeGreaterThan(0);
+    expect((await committed(a)).filter((e) => e.data.name !== undefined && String(e.data.name).startsWith('n'))).toHaveLength(1500);
+  });
 });

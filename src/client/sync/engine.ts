@@ -19,7 +19,7 @@ import { acquireSyncLock } from './lock.js';
 import { watchRemote } from './notify.js';
 import { sleep, waitFor } from './sleep.js';
 import { planPush, type PushPlan } from './plan.js';
-import { pullAndReconcile, pullChanges, reconcile } from './pull.js';
+import { pullAndReconcile, pullChanges, pullMeanwhile, reconcile } from './pull.js';
 import { executePush, resumeCommits } from './push.js';
 
 export interface RoundStats {
@@ -37,6 +37,8 @@ export interface RoundStats {
 }
 
 const MAX_STALLED_ROUNDS = 5;
+// From this many files to send (two batches), the push's own events are pulled while it runs.
+const PULL_DURING_PUSH_FROM = 1000;
 const COMPACT_ON_CLOSE_BYTES = 4 * 1024 * 1024;
 
 /** Exponential backoff with jitter: 1 s doubling up to max, each wait drawn from its upper half. */
@@ -169,7 +171,15 @@ export class SyncEngine {
         ctx.reporter.warn(message);
       }
     } else this.heldSeen = null;
-    const result = await executePush(ctx, plan);
+    const pushing = executePush(ctx, plan);
+    // A push of many files waits on the server for seconds: its own events are pulled meanwhile.
+    const meanwhile = plan.uploads.length >= PULL_DURING_PUSH_FROM ? pullMeanwhile(ctx, pushing) : Promise.resolve(0);
+    let result;
+    try {
+      result = await pushing;
+    } finally {
+      pulled += await meanwhile;
+    }
     pushed += result.done;
     retry += result.stale;
     let second = { changed: 0, conflicts: 0, deferred: 0 };
