@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash, describeFile } from '../../src/client/chunking/hashChunks.js';
 import type { PendingCommit } from '../../src/client/state/model.js';
 import { silentReporter, type Reporter } from '../../src/client/sync/context.js';
-import { SyncEngine } from '../../src/client/sync/engine.js';
+import { SyncEngine, type RoundStats } from '../../src/client/sync/engine.js';
 import { sendMissingChunks } from '../../src/client/transfer/batchUpload.js';
 import { commitBodyOf } from '../../src/client/transfer/upload.js';
 import { FAST, newAccount, newDevice, noise, startServer, treeOf, type TestDevice, type TestServer } from './support/harness.js';
@@ -237,5 +237,48 @@ describe('small files sent and fetched many to a request', () => {
     const [first, last] = [commits[0]?.at ?? Number.NaN, commits.at(-1)?.at ?? Number.NaN];
     expect(seen.filter((x) => x.what === 'changes' && x.at > first && x.at < last).length).toBeGreaterThan(0);
     expect((await committed(a)).filter((e) => e.data.name !== undefined && String(e.data.name).startsWith('n'))).toHaveLength(1500);
+  });
+  it('a watching device that receives many batches scans its folder once they stop, not after each round of its own downloads', async () => {
+    const { a, b } = await pair();
+    expect((await a.sync()).inSync).toBe(true);
+    const stop = new AbortController();
+    const engine = await SyncEngine.open(b.dir, silentReporter, FAST, stop.signal);
+    const rounds: RoundStats[] = [];
+    let ready: () => void = () => undefined;
+    const firstRound = new Promise<void>((resolve) => (ready = resolve));
+    const watching = engine.watch((stats) => {
+      rounds.push(stats);
+      ready();
+    });
+    try {
+      await firstRound;
+      for (let i = 0; i < 1500; i++) a.write(`w/n${i}.txt`, noise(100 + (i % 300), 50_000 + i));
+      expect((await a.sync()).inSync).toBe(true);
+      const want = treeOf(a.dir);
+      for (let waited = 0; JSON.stringify(treeOf(b.dir)) !== JSON.stringify(want); waited += 100) {
+        if (waited > 30_000) throw new Error('the watching device did not get every file');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // The confirming scan, once the server has been quiet.
+      await new Promise((r) => setTimeout(r, 2_000));
+      // An edit to a file it just downloaded is not its own write: it goes up.
+      b.write('w/n7.txt', 'edited on the watching device');
+      for (let waited = 0; !rounds.some((r) => r.pushed > 0); waited += 100) {
+        if (waited > 15_000) throw new Error('the edit was not sent');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      stop.abort();
+      await watching;
+      await engine.close();
+    }
+    const downloading = rounds.filter((r) => r.applied > 0);
+    expect(downloading.length).toBeGreaterThanOrEqual(2);
+    // The first round, one confirming scan after the downloads, and the round of the edit: none of
+    // the downloading rounds was followed by a scan for its own writes.
+    expect(rounds.filter((r) => r.scanned).length).toBeLessThanOrEqual(4);
+    expect(rounds.filter((r) => r.scanned && r.applied === 0 && r.pushed === 0).length).toBeGreaterThanOrEqual(1);
+    expect((await a.sync()).inSync).toBe(true);
+    expect(fs.readFileSync(a.file('w/n7.txt'), 'utf8')).toBe('edited on the watching device');
   });
 });

@@ -7,8 +7,8 @@ import { createSession } from '../api/session.js';
 import { createApi } from '../api/v1.js';
 import { loadIgnoreRules } from '../local/ignore.js';
 import { baseOf, nameKey, parentOf } from '../local/names.js';
-import { scanFolder, type Scan } from '../local/scan.js';
-import { watchFolder } from '../local/watcher.js';
+import { sameStat, scanFolder, statOf, type Scan } from '../local/scan.js';
+import { watchFolder, type WatchEvent } from '../local/watcher.js';
 import { isErrno } from '../state/files.js';
 import { FolderProblem, openSyncedFolder, readConfig } from '../state/layout.js';
 import { ClientState } from '../state/store.js';
@@ -34,11 +34,15 @@ export interface RoundStats {
   /** Files still being written. */
   readonly unstable: number;
   readonly held: PushPlan['held'];
+  /** Whether the round walked the folder for local changes. */
+  readonly scanned: boolean;
 }
 
 const MAX_STALLED_ROUNDS = 5;
 // From this many files to send (two batches), the push's own events are pulled while it runs.
 const PULL_DURING_PUSH_FROM = 1000;
+// Quiet time after a round of downloads before the scan that confirms them (watch mode).
+const CONFIRM_SCAN_AFTER_MS = 1000;
 const COMPACT_ON_CLOSE_BYTES = 4 * 1024 * 1024;
 
 /** Exponential backoff with jitter: 1 s doubling up to max, each wait drawn from its upper half. */
@@ -128,6 +132,23 @@ export class SyncEngine {
     return renamed;
   }
 
+  /**
+   * A watcher event for what this device itself just put in the folder: a file or folder that is,
+   * right now, exactly as the journal has it synced (same size, mtime and inode). A download round
+   * of 500 files otherwise had the next round scan the whole folder, 20 scans of up to 10,000 files
+   * while another device sends a first sync. Anything else, a deletion included, is a change to scan.
+   */
+  private isOwnWrite(event: WatchEvent, file: string): boolean {
+    if (event !== 'add' && event !== 'change' && event !== 'addDir') return false;
+    const rel = path.relative(this.ctx.layout.root, file).split(path.sep).join('/');
+    const synced = this.ctx.state.synced.get(rel);
+    if (synced === undefined) return false;
+    const now = fsSync.lstatSync(file, { throwIfNoEntry: false });
+    if (now === undefined) return false;
+    if (synced.kind === 'folder') return event === 'addDir' && now.isDirectory() && now.ino === synced.ino;
+    return event !== 'addDir' && now.isFile() && sameStat(statOf(now), synced.stat);
+  }
+
   private async scan(): Promise<Scan> {
     this.ctx.rules = await loadIgnoreRules(this.ctx.layout.root);
     let scan = await scanFolder(this.ctx.layout.root, this.ctx.rules);
@@ -159,7 +180,7 @@ export class SyncEngine {
     const first = await pullAndReconcile(ctx);
     let pulled = first.pulled;
     if (!local)
-      return { pulled, applied: first.changed, conflicts: first.conflicts, pushed, retry: retry + first.deferred, unstable: 0, held: this.lastHeld };
+      return { pulled, applied: first.changed, conflicts: first.conflicts, pushed, retry: retry + first.deferred, unstable: 0, held: this.lastHeld, scanned: false };
     const plan = await planPush(ctx, await this.scan());
     this.lastHeld = plan.held;
     if (plan.held !== null) {
@@ -195,6 +216,7 @@ export class SyncEngine {
       retry: retry + first.deferred + second.deferred,
       unstable: plan.unstable.length,
       held: plan.held,
+      scanned: true,
     };
   }
 
@@ -212,15 +234,14 @@ export class SyncEngine {
     for (let rounds = 0; rounds < maxRounds; ) {
       if (this.ctx.stop.aborted) throw new Stopped('stopping');
       try {
-        const scanned: boolean = scanNext;
-        last = await this.round(scanned);
+        last = await this.round(scanNext);
         rounds++;
         failures = 0;
         // A round scans the folder after it applied what it pulled: if it then had nothing to
         // send, the folder is confirmed as it left it, and the next round only asks the server
         // (a second scan of 10,000 files cost ~0.3 s of a first sync). One that did not scan, or
         // sent or left something, is followed by one that scans.
-        scanNext = !(scanned && last.pushed === 0 && last.retry === 0 && last.unstable === 0 && last.conflicts === 0);
+        scanNext = !(last.scanned && last.pushed === 0 && last.retry === 0 && last.unstable === 0 && last.conflicts === 0);
       } catch (e) {
         if (!(e instanceof ServerUnavailable) || Date.now() - started > giveUpMs) throw e;
         failures++;
@@ -260,7 +281,13 @@ export class SyncEngine {
       localDue ||= local;
       wake?.();
     };
-    const local = watchFolder(ctx.layout.root, () => trigger(true), (e) => ctx.reporter.warn(`watcher: ${String(e)}`));
+    const local = watchFolder(
+      ctx.layout.root,
+      (event, file) => {
+        if (!this.isOwnWrite(event, file)) trigger(true);
+      },
+      (e) => ctx.reporter.warn(`watcher: ${String(e)}`),
+    );
     const remote = watchRemote({
       server: ctx.config.server,
       workspaceId: ctx.config.workspaceId,
@@ -271,6 +298,7 @@ export class SyncEngine {
       stop: ctx.stop,
     });
     const rescan = setInterval(() => trigger(true), ctx.options.rescanMs);
+    let confirm: NodeJS.Timeout | undefined;
     let failures = 0;
     try {
       while (!ctx.stop.aborted) {
@@ -291,8 +319,13 @@ export class SyncEngine {
           const stats = await this.round(scan);
           failures = 0;
           onRound(stats);
-          // Downloads changed the folder: the next scan confirms them (and sees edits made meanwhile).
-          if (stats.applied > 0) localDue = true;
+          // Downloads changed the folder and no scan followed them in this round: one confirms them
+          // (and sees edits made meanwhile) once the server has been quiet for a moment, not after
+          // every round of a burst (the watcher reports edits, and leaves out this device's writes).
+          if (stats.applied > 0 && !scan) {
+            clearTimeout(confirm);
+            confirm = setTimeout(() => trigger(true), CONFIRM_SCAN_AFTER_MS);
+          }
           if (stats.unstable > 0 || stats.retry > 0 || stats.pushed > 0)
             setTimeout(() => trigger(true), Math.max(100, stats.unstable > 0 ? ctx.options.stableMs / 2 : 500));
         } catch (e) {
@@ -308,6 +341,7 @@ export class SyncEngine {
       }
     } finally {
       clearInterval(rescan);
+      clearTimeout(confirm);
       remote.close();
       await local.close();
     }
