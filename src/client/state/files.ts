@@ -1,15 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDir } from '../../fs/fsyncDir.js';
 
-/** fsyncs a directory, so a rename or a new name in it survives a power cut. */
-export const fsyncDir = async (dir: string): Promise<void> => {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-};
+export { fsyncDir };
 
 /**
  * Replaces file with data all or nothing: a temp file beside it, written and fsynced, renamed over

@@ -18,21 +18,31 @@ const FIRST_PAGE = 1000;
 const FLUSH_EVERY_MS = 2000;
 
 /**
+ * The pages of events after cursor, the first of at most firstLimit events; each next page is
+ * fetched while the one before is handled (awaited, and its failure thrown, when it is its turn).
+ */
+async function* pagesAfter(ctx: Pick<SyncContext, 'api'>, cursor: number, firstLimit: number): AsyncGenerator<ChangesAnswer> {
+  let next = ctx.api.changes(cursor, firstLimit);
+  for (;;) {
+    const page = await next;
+    const more = page.hasMore && page.events.length > 0;
+    if (more) (next = ctx.api.changes(page.cursor, PAGE)).catch(() => undefined);
+    yield page;
+    if (!more) return;
+  }
+}
+
+/**
  * Pulls every event after the stored cursor into the remote tree, page by page; each page and its
  * cursor reach the journal together. Answers how many events were applied.
  */
 export const pullChanges = async (ctx: Pick<SyncContext, 'api' | 'state'>, options: { durable?: boolean } = {}): Promise<number> => {
   let applied = 0;
-  let next = ctx.api.changes(ctx.state.cursor, PAGE);
-  for (;;) {
-    const page = await next;
-    const more = page.hasMore && page.events.length > 0;
-    // The next page is fetched while this one is applied (awaited, and its failure thrown, after).
-    if (more) (next = ctx.api.changes(page.cursor, PAGE)).catch(() => undefined);
+  for await (const page of pagesAfter(ctx, ctx.state.cursor, PAGE)) {
     await applyPage(ctx, page, options.durable !== false);
     applied += page.events.length;
-    if (!more) return applied;
   }
+  return applied;
 };
 
 /**
@@ -82,23 +92,19 @@ const applyPage = async (ctx: Pick<SyncContext, 'state'>, page: ChangesAnswer, d
 export const pullAndReconcile = async (ctx: SyncContext): Promise<{ pulled: number } & ReconcileResult> => {
   const total = { pulled: 0, changed: 0, conflicts: 0, deferred: 0 };
   let reconciled = 0;
-  let next = ctx.api.changes(ctx.state.cursor, FIRST_PAGE);
-  for (;;) {
-    const answer = await next;
-    const more = answer.hasMore && answer.events.length > 0;
-    // Awaited, and its failure thrown, once this page is applied (and reconciled).
-    if (more) (next = ctx.api.changes(answer.cursor, PAGE)).catch(() => undefined);
-    await applyPage(ctx, answer, true);
-    total.pulled += answer.events.length;
-    if (!more || total.pulled - reconciled >= Math.max(FIRST_PAGE, reconciled)) {
+  for await (const page of pagesAfter(ctx, ctx.state.cursor, FIRST_PAGE)) {
+    await applyPage(ctx, page, true);
+    total.pulled += page.events.length;
+    const last = !page.hasMore || page.events.length === 0;
+    if (last || total.pulled - reconciled >= Math.max(FIRST_PAGE, reconciled)) {
       const r = await reconcile(ctx);
       total.changed += r.changed;
       total.conflicts += r.conflicts;
       total.deferred += r.deferred;
       reconciled = total.pulled;
     }
-    if (!more) return total;
   }
+  return total;
 };
 
 /**

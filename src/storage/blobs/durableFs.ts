@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { fsyncDir } from '../../fs/fsyncDir.js';
 
 export const hasCode = (error: unknown, code: string): boolean =>
   error instanceof Error && (error as NodeJS.ErrnoException).code === code;
@@ -13,15 +14,8 @@ export const orNullIfMissing = async <T>(work: Promise<T>): Promise<T | null> =>
   }
 };
 
-/** A rename or link is only durable once the directory holding the new entry is fsynced. */
-export const fsyncDir = async (dir: string): Promise<void> => {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-};
+/** Shared with the device's state (src/fs/fsyncDir.ts). */
+export { fsyncDir };
 
 /** mkdir -p, then fsync the parents of whatever it created so the new directories survive a crash. */
 export const ensureDurableDir = async (dir: string): Promise<void> => {
