@@ -139,14 +139,14 @@ export class SyncEngine {
    * while another device sends a first sync. Anything else, a deletion included, is a change to scan.
    */
   private isOwnWrite(event: WatchEvent, file: string): boolean {
-    if (event !== 'add' && event !== 'change' && event !== 'addDir') return false;
+    if (event === 'delete') return false;
     const rel = path.relative(this.ctx.layout.root, file).split(path.sep).join('/');
     const synced = this.ctx.state.synced.get(rel);
     if (synced === undefined) return false;
     const now = fsSync.lstatSync(file, { throwIfNoEntry: false });
     if (now === undefined) return false;
-    if (synced.kind === 'folder') return event === 'addDir' && now.isDirectory() && now.ino === synced.ino;
-    return event !== 'addDir' && now.isFile() && sameStat(statOf(now), synced.stat);
+    if (synced.kind === 'folder') return now.isDirectory() && now.ino === synced.ino;
+    return now.isFile() && sameStat(statOf(now), synced.stat);
   }
 
   private async scan(): Promise<Scan> {
@@ -315,6 +315,8 @@ export class SyncEngine {
         due = false;
         const scan: boolean = localDue;
         localDue = false;
+        // This round's scan confirms whatever downloads were waiting for one.
+        if (scan) clearTimeout(confirm);
         try {
           const stats = await this.round(scan);
           failures = 0;
