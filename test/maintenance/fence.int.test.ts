@@ -59,7 +59,8 @@ describe('the GC fence on chunk references', () => {
       await sweep.query('BEGIN');
       await sweep.query('SELECT pg_advisory_xact_lock($1, strata_chunk_lock_key($2))', [CHUNK_LOCK_SPACE, h]);
       let done = false;
-      const commit = upsert(ws(), [h]).then(() => (done = true));
+      // Its outcome handled from the start: it fails while the sweep's COMMIT is still answering.
+      const commit = refused(upsert(ws(), [h]).finally(() => (done = true)));
       await new Promise((r) => setTimeout(r, 300));
       expect(done).toBe(false);
       const waiting = await db.pool.query(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
@@ -67,8 +68,7 @@ describe('the GC fence on chunk references', () => {
       // The sweep deletes the blob meanwhile: the waiting reference then sees the tombstone.
       await sweep.query('INSERT INTO blob_tombstones (hash, deleted_at) VALUES ($1, now())', [h]);
       await sweep.query('COMMIT');
-      expect(await refused(commit)).toEqual({ code: 'SGC01', detail: h });
-      expect(done).toBe(false);
+      expect(await commit).toEqual({ code: 'SGC01', detail: h });
     } finally {
       sweep.release();
     }

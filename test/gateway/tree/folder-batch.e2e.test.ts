@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../../support/db.js';
 import { loginDevice, newEmail, type Device } from '../../support/devices.js';
-import { api, startTestGateway, type TestGateway } from '../../support/gateway.js';
+import { api, useGateway, type TestGateway } from '../../support/gateway.js';
 
 type Result = { status: number; nodeId?: string; cursor?: number; error?: { code: string } };
 
@@ -15,16 +15,10 @@ describe('folders made many at once (folders/create_batch)', () => {
     http.post('/v1/folders/create_batch', { workspaceId, folders }, who.accessToken);
   const eventCount = async () => Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM es_events')).rows[0]?.n);
 
+  useGateway((d, g) => ([db, gw, http] = [d, g, api(g.url)]));
   beforeAll(async () => {
-    db = await createTestDatabase();
-    gw = await startTestGateway(db);
-    http = api(gw.url);
     me = await loginDevice(gw.url, newEmail());
     other = await loginDevice(gw.url, newEmail());
-  });
-  afterAll(async () => {
-    await gw.close();
-    await db.drop();
   });
 
   it('makes each as POST /v1/folders would, in one durable write, and answers each with its node and cursor', async () => {
