@@ -1,10 +1,13 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cutPoints, DEFAULT_CHUNKING } from '../../src/client/chunking/fastcdc.js';
 import { describeFile } from '../../src/client/chunking/hashChunks.js';
 import { silentReporter } from '../../src/client/sync/context.js';
 import { SyncEngine } from '../../src/client/sync/engine.js';
+import { describeEarly } from '../../src/client/sync/plan.js';
+import { statOf } from '../../src/client/local/scan.js';
 import { uploadAhead } from '../../src/client/transfer/uploadAhead.js';
 import { FAST, MiB, noise, startServerProcess, useServer, type TestDevice } from './support/harness.js';
 
@@ -169,6 +172,49 @@ describe('a large file edited', () => {
     const gets = await fixture.server().requests('GET', '/v1/chunks/:hash');
     expect((await b.sync()).inSync).toBe(true);
     expect((await fixture.server().requests('GET', '/v1/chunks/:hash')) - gets).toBe(fresh.length + 1);
+    expect(sha(b.file('data.bin'))).toBe(sha(a.file('data.bin')));
+  });
+
+  it('is described from the moment the scan meets it (when this device cut its chunks and no one is writing it), and once', async () => {
+    const [a, b] = (await fixture.devicesOf('laptop', 'desktop')) as [TestDevice, TestDevice];
+    const original = noise(EDIT_MIB * MiB, 39);
+    a.write('data.bin', original);
+    a.write('notes.txt', 'first');
+    await a.sync();
+    a.write('data.bin', Buffer.concat([Buffer.from([0x2a]), original]));
+    a.write('notes.txt', 'second');
+    const statNow = (rel: string) => statOf(fs.lstatSync(a.file(rel)));
+    const data = statNow('data.bin');
+    // Still being written (changed within stableMs): not yet. Small: left to the plan.
+    const waiting = await SyncEngine.open(a.dir, silentReporter, { stableMs: 60_000 });
+    try {
+      describeEarly(waiting.ctx, 'data.bin', data, data.mtimeMs + 1000);
+      describeEarly(waiting.ctx, 'notes.txt', statNow('notes.txt'), data.mtimeMs + 120_000);
+      expect([...waiting.ctx.describing.keys()]).toEqual([]);
+    } finally {
+      await waiting.close();
+    }
+    const engine = await SyncEngine.open(a.dir, silentReporter, FAST);
+    try {
+      const asked: string[] = [];
+      const { describer } = engine.ctx;
+      const describe = describer.describe.bind(describer);
+      describer.describe = (file, ...rest) => {
+        asked.push(path.basename(file));
+        return describe(file, ...rest);
+      };
+      describeEarly(engine.ctx, 'data.bin', data);
+      expect([...engine.ctx.describing.keys()]).toEqual(['data.bin']);
+      // The round's plan waits for that describe rather than starting its own.
+      const round = await engine.round();
+      expect([round.pushed, round.retry, round.unstable]).toEqual([2, 0, 0]);
+      expect(asked).toEqual(['data.bin']);
+      expect(engine.ctx.described.get('data.bin')?.chunks).toEqual((await describeFile(a.file('data.bin'))).chunks);
+    } finally {
+      await engine.close();
+    }
+    expect((await a.sync()).inSync).toBe(true);
+    await b.sync();
     expect(sha(b.file('data.bin'))).toBe(sha(a.file('data.bin')));
   });
 

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { ChunkHash, type NonNegativeInt } from '../../domain/ids.js';
+import { BlockPool } from '../../fs/blockPool.js';
 import { chunkStream, DEFAULT_CHUNKING, knownChunkEndsAt, nextCut, type ChunkingParams } from './fastcdc.js';
 
 /** One chunk of a file: what upload_request and commit take ({hash, size}), plus where it starts. */
@@ -58,34 +59,42 @@ export interface ByteSource {
 // Blocks read ahead of the chunk being described, one in flight while the current one is hashed.
 const BLOCK_BYTES = 8 * 1024 * 1024;
 
-/** Reads a source front to back in blocks, one block ahead; views of any range not yet dropped. */
+/**
+ * Reads a source front to back in blocks, one block ahead; views of any range not yet dropped.
+ * Blocks dropped are read into again (see BlockPool): a view of a range is good until the next view.
+ */
 class AheadReader {
-  private blocks: { at: number; bytes: Uint8Array }[] = [];
+  private blocks: { at: number; bytes: Buffer; block: Buffer }[] = [];
   private loaded = 0;
-  private ahead: Promise<Uint8Array> | null = null;
+  private ahead: Promise<{ bytes: Buffer; block: Buffer }> | null = null;
+  private readonly pool = new BlockPool(BLOCK_BYTES);
 
   constructor(private readonly source: ByteSource) {}
 
-  private readBlock(at: number): Promise<Uint8Array> {
+  private readBlock(at: number): Promise<{ bytes: Buffer; block: Buffer }> {
     const length = Math.min(BLOCK_BYTES, this.source.size - at);
-    const bytes = new Uint8Array(length);
-    const fill = async (): Promise<Uint8Array> => {
+    const block = this.pool.take();
+    const bytes = block.subarray(0, length);
+    const fill = async () => {
       for (let got = 0; got < length; ) {
         const n = await this.source.read(bytes, got, length - got, at + got);
         if (n === 0) throw new Error('the file got shorter while it was being read');
         got += n;
       }
-      return bytes;
+      return { bytes, block };
     };
     return fill();
   }
 
   /** Bytes [from, to) of the source (to at most its size); earlier bytes are dropped. */
   async view(from: number, to: number): Promise<Uint8Array> {
-    for (let first = this.blocks[0]; first !== undefined && first.at + first.bytes.length <= from; first = this.blocks[0]) this.blocks.shift();
+    for (let first = this.blocks[0]; first !== undefined && first.at + first.bytes.length <= from; first = this.blocks[0]) {
+      this.blocks.shift();
+      this.pool.give(first.block);
+    }
     while (this.loaded < to) {
-      const bytes = await (this.ahead ?? this.readBlock(this.loaded));
-      this.blocks.push({ at: this.loaded, bytes });
+      const { bytes, block } = await (this.ahead ?? this.readBlock(this.loaded));
+      this.blocks.push({ at: this.loaded, bytes, block });
       this.loaded += bytes.length;
       this.ahead = this.loaded < this.source.size ? this.readBlock(this.loaded) : null;
       // An unhandled rejection of a read nobody waits for yet would end the process.

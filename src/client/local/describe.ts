@@ -7,7 +7,7 @@ import type { ChunkHash, NonNegativeInt } from '../../domain/ids.js';
 
 // Below this a file is read whole and cut in memory: most files of a tree are small, and a stream
 // per file (with its 1 MiB read buffer) costs more than the file.
-const IN_MEMORY_BYTES = DEFAULT_CHUNKING.maxSize;
+export const IN_MEMORY_BYTES = DEFAULT_CHUNKING.maxSize;
 
 /**
  * The file's chunks (FastCDC, SHA-256), as describeFile gives them, by the cheapest way for its

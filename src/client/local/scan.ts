@@ -50,9 +50,9 @@ export const yieldToEventLoop = (): Promise<void> => new Promise<void>((resolve)
  * Walks root: folders and regular files that the rules keep, with the stat a change is detected by.
  * Synchronous calls, one folder at a time with the event loop served in between: an lstat is a few
  * microseconds, a promise round trip through the thread pool ten times that, and a scan of a large
- * tree runs on every round.
+ * tree runs on every round. onFile hears each file as it is found.
  */
-export const scanFolder = async (root: string, rules: IgnoreRules): Promise<Scan> => {
+export const scanFolder = async (root: string, rules: IgnoreRules, onFile?: (rel: string, stat: LocalStat) => void): Promise<Scan> => {
   const entries = new Map<string, ScannedEntry>();
   const unsyncable: Scan['unsyncable'] = [];
   const ignored = new Set<string>();
@@ -90,7 +90,9 @@ export const scanFolder = async (root: string, rules: IgnoreRules): Promise<Scan
     }
     for (const rel of files) {
       const stat = statFileNow(path.join(root, rel));
-      if (stat !== null) entries.set(rel, { kind: 'file', stat });
+      if (stat === null) continue;
+      entries.set(rel, { kind: 'file', stat });
+      onFile?.(rel, stat);
     }
   }
   return { entries, unsyncable, ignored };

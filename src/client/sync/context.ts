@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Api } from '../api/v1.js';
+import type { Describer } from '../chunking/describer.js';
 import type { FileChunk } from '../chunking/hashChunks.js';
 import type { IgnoreRules } from '../local/ignore.js';
 import type { ClientConfig, Layout } from '../state/layout.js';
@@ -78,6 +79,10 @@ export interface SyncContext {
   readonly replaced: number[];
   /** Files described (chunked and hashed) lately, by path: not read again while their stat holds. */
   readonly described: Map<string, { readonly stat: LocalStat; readonly chunks: readonly FileChunk[] }>;
+  /** Describes under way, by path: a second ask for the same stat waits for the first. */
+  readonly describing: Map<string, { readonly stat: LocalStat; readonly done: Promise<readonly FileChunk[] | null> }>;
+  /** Where large edited files are described (a thread of its own, where there is a core for it). */
+  readonly describer: Describer;
   /** Chunks sent ahead of their commit (transfer/uploadAhead.ts): whether the server took each. */
   readonly uploaded: Map<string, Promise<boolean>>;
   /** How many of those are on their way now. */

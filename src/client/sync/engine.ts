@@ -5,6 +5,8 @@ import { ServerUnavailable, Stopped } from '../api/errors.js';
 import { createHttp } from '../api/http.js';
 import { createSession } from '../api/session.js';
 import { createApi } from '../api/v1.js';
+import { createDescriber } from '../chunking/describer.js';
+import { IN_MEMORY_BYTES } from '../local/describe.js';
 import { loadIgnoreRules } from '../local/ignore.js';
 import { baseOf, nameKey, parentOf } from '../local/names.js';
 import { sameStat, scanFolder, statOf, type Scan } from '../local/scan.js';
@@ -18,7 +20,7 @@ import { DEFAULT_SYNC_OPTIONS, type Reporter, type SyncContext, type SyncOptions
 import { acquireSyncLock } from './lock.js';
 import { watchRemote } from './notify.js';
 import { sleep, waitFor } from './sleep.js';
-import { planPush, type PushPlan } from './plan.js';
+import { describeEarly, planPush, type PushPlan } from './plan.js';
 import { pullAndReconcile, pullChanges, pullMeanwhile, reconcile } from './pull.js';
 import { executePush, resumeCommits } from './push.js';
 
@@ -78,6 +80,14 @@ export class SyncEngine {
       const tokens = createSession(layout, config.server);
       const api = createApi(createHttp(config.server, tokens, signal), config.workspaceId);
       const all = { ...DEFAULT_SYNC_OPTIONS, ...options };
+      const rules = await loadIgnoreRules(layout.root);
+      const describer = createDescriber();
+      // A large file cut here is the kind that gets edited in place: its next describe need not wait for the thread to load.
+      for (const entry of state.synced.values())
+        if (entry.kind === 'file' && entry.localCuts === true && entry.stat.size > IN_MEMORY_BYTES) {
+          describer.warm();
+          break;
+        }
       const ctx: SyncContext = {
         layout,
         config,
@@ -86,13 +96,15 @@ export class SyncEngine {
         reporter,
         options: all,
         stop: signal,
-        rules: await loadIgnoreRules(layout.root),
+        rules,
         chunkSlot: limiter(all.chunkConcurrency),
         commitSlot: limiter(all.commitConcurrency),
         dirtyDirs: new Set(),
         replaced: [],
         renameSlot: serial(),
         described: new Map(),
+        describing: new Map(),
+        describer,
         uploaded: new Map(),
         ahead: { inFlight: 0 },
         batchCalls: true,
@@ -151,7 +163,7 @@ export class SyncEngine {
 
   private async scan(): Promise<Scan> {
     this.ctx.rules = await loadIgnoreRules(this.ctx.layout.root);
-    let scan = await scanFolder(this.ctx.layout.root, this.ctx.rules);
+    let scan = await scanFolder(this.ctx.layout.root, this.ctx.rules, (rel, stat) => describeEarly(this.ctx, rel, stat));
     if (await this.resolveNameCollisions(scan)) scan = await scanFolder(this.ctx.layout.root, this.ctx.rules);
     for (const u of scan.unsyncable)
       if (!this.unsyncableSeen.has(u.path)) {
@@ -351,6 +363,7 @@ export class SyncEngine {
 
   async close(): Promise<void> {
     this.internal.abort();
+    await this.ctx.describer.close();
     // Replaced files a checkpoint did not get to let go of (a round cut short).
     for (const fd of this.ctx.replaced.splice(0)) fsSync.closeSync(fd);
     try {

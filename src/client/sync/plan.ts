@@ -1,5 +1,5 @@
 import { contentHash, type FileChunk } from '../chunking/hashChunks.js';
-import { describeLocalFile, describeSmallFile, ONE_CHUNK_BYTES } from '../local/describe.js';
+import { describeLocalFile, describeSmallFile, IN_MEMORY_BYTES, ONE_CHUNK_BYTES } from '../local/describe.js';
 import { depthOf, parentOf } from '../local/names.js';
 import { sameStat, statFile, statFileNow, yieldToEventLoop, type Scan } from '../local/scan.js';
 import { FolderProblem } from '../state/layout.js';
@@ -59,22 +59,55 @@ const YIELD_EVERY = 64;
 /**
  * Chunks and hashes a file, or answers null when it changed while being read (not stable yet).
  * Chunks this device cut for the file before (described lately, or committed from here) let the
- * describe skip most of the scanning for cut points: the boundaries come out the same.
+ * describe skip most of the scanning for cut points: the boundaries come out the same. A large file
+ * with such chunks is described in the describer's thread. One describe per file and stat at a
+ * time: a second call (the plan, after the scan started it) waits for the first.
  */
-const describeStable = async (ctx: SyncContext, rel: string, stat: LocalStat): Promise<readonly FileChunk[] | null> => {
+const describeStable = (ctx: SyncContext, rel: string, stat: LocalStat): Promise<readonly FileChunk[] | null> => {
   const cached = ctx.described.get(rel);
-  if (cached !== undefined && sameStat(cached.stat, stat)) return cached.chunks;
+  if (cached !== undefined && sameStat(cached.stat, stat)) return Promise.resolve(cached.chunks);
+  const running = ctx.describing.get(rel);
+  if (running !== undefined && sameStat(running.stat, stat)) return running.done;
+  const done = describeNow(ctx, rel, stat, cached?.chunks);
+  ctx.describing.set(rel, { stat, done });
+  const forget = () => void (ctx.describing.get(rel)?.done === done && ctx.describing.delete(rel));
+  done.then(forget, forget);
+  return done;
+};
+
+const describeNow = async (ctx: SyncContext, rel: string, stat: LocalStat, lately: readonly FileChunk[] | undefined): Promise<readonly FileChunk[] | null> => {
   const synced = ctx.state.synced.get(rel);
-  const previous = cached?.chunks ?? (synced?.kind === 'file' && synced.localCuts === true ? synced.chunks : undefined);
+  const previous = lately ?? (synced?.kind === 'file' && synced.localCuts === true ? synced.chunks : undefined);
   const file = absPath(ctx, rel);
   // A large file's new chunks go to the server while the rest is read (small files go in batches).
   const ahead = batchable(ctx, stat.size) ? undefined : (chunk: FileChunk, bytes: Uint8Array) => uploadAhead(ctx, chunk.hash, bytes);
   const small = stat.size < ONE_CHUNK_BYTES;
-  const described = await (small ? describeSmallFile(file) : describeLocalFile(file, stat.size, previous, ahead)).catch(() => null);
+  const threaded = stat.size > IN_MEMORY_BYTES && previous !== undefined && previous.length > 0;
+  const described = await (small
+    ? describeSmallFile(file)
+    : threaded
+      ? ctx.describer.describe(file, stat.size, previous, ahead)
+      : describeLocalFile(file, stat.size, previous, ahead)
+  ).catch(() => null);
   const after = small ? statFileNow(file) : await statFile(file);
   if (described === null || after === null || !sameStat(after, stat)) return null;
   ctx.described.set(rel, { stat, chunks: described.chunks });
   return described.chunks;
+};
+
+/**
+ * Told of each file as the scan finds it: a large file changed since it was synced from here, and
+ * not being written any more, starts being described now (in the describer's thread), while the
+ * scan goes on; the plan then finds it described, or waits for it.
+ */
+export const describeEarly = (ctx: SyncContext, rel: string, stat: LocalStat, now = Date.now()): void => {
+  if (stat.size <= IN_MEMORY_BYTES) return;
+  const synced = ctx.state.synced.get(rel);
+  if (synced?.kind !== 'file' || synced.localCuts !== true || synced.chunks.length === 0 || sameStat(synced.stat, stat)) return;
+  const age = now - stat.mtimeMs;
+  if (age >= 0 && age < ctx.options.stableMs) return;
+  // Its failure is the plan's to meet (it asks again).
+  describeStable(ctx, rel, stat).catch(() => undefined);
 };
 
 /** The files and folders of a synced tree, counted per folder (each file counts for every folder above it). */

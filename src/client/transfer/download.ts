@@ -8,6 +8,7 @@ import { statOf } from '../local/scan.js';
 import type { LocalStat, RemoteVersion } from '../state/model.js';
 import { absPath, type SyncContext, type TransferProgress } from '../sync/context.js';
 import { forEachLimit } from '../../concurrency/limit.js';
+import { BlockPool } from '../../fs/blockPool.js';
 
 const SMALL_FILE = 1024 * 1024;
 
@@ -212,9 +213,8 @@ const localRuns = (ctx: SyncContext, held: readonly FileChunk[]): { runs: LocalR
   return { runs, unplaced };
 };
 
-/** Reads up to size bytes at offset; answers the bytes read (fewer at the end of the file). */
-const readUpTo = async (handle: fs.FileHandle, offset: number, size: number): Promise<Buffer> => {
-  const buffer = Buffer.allocUnsafe(size);
+/** Reads up to size bytes at offset into buffer; answers the bytes read (fewer at the end of the file). */
+const readUpTo = async (handle: fs.FileHandle, offset: number, size: number, buffer: Buffer): Promise<Buffer> => {
   let got = 0;
   while (got < size) {
     const { bytesRead } = await handle.read(buffer, got, size - got, offset + got);
@@ -232,37 +232,48 @@ const copyLocal = async (ctx: SyncContext, held: readonly FileChunk[], out: Temp
   const { runs, unplaced } = localRuns(ctx, held);
   const missed: FileChunk[] = [...unplaced];
   const handles = new Map<string, Promise<fs.FileHandle | null>>();
+  const pool = new BlockPool(RUN_BYTES);
   const open = (rel: string) => {
     let handle = handles.get(rel);
     if (handle === undefined) handles.set(rel, (handle = fs.open(absPath(ctx, rel), 'r').catch(() => null)));
     return handle;
   };
+  /** Writes the run's chunks that bytes (read from their local place) holds; the others from elsewhere. */
+  const copyRun = async (run: LocalRun, bytes: Buffer): Promise<void> => {
+    const good: { chunk: FileChunk; bytes: Buffer }[] = [];
+    const bad: FileChunk[] = [];
+    let at = 0;
+    for (const chunk of run.chunks) {
+      // Past the end of a short read (the file got shorter), a chunk is not there: bad.
+      const piece = bytes.subarray(at, at + chunk.size);
+      at += chunk.size;
+      if (piece.length === chunk.size && sha256(piece) === chunk.hash) good.push({ chunk, bytes: piece });
+      else bad.push(chunk);
+    }
+    // All of the run checked: one write, the run being consecutive in the version too.
+    if (bad.length === 0 && run.chunks[0] !== undefined) await out.write(bytes, run.chunks[0].offset);
+    else for (const g of good) await out.write(g.bytes, g.chunk.offset);
+    progress.advance(run.bytes - bad.reduce((sum, c) => sum + c.size, 0));
+    // Changed since it was recorded: any other local place of the chunk, else the server.
+    for (const chunk of bad) {
+      const copy = await localCopy(ctx, chunk.hash);
+      if (copy === null || copy.length !== chunk.size) missed.push(chunk);
+      else {
+        await out.write(copy, chunk.offset);
+        progress.advance(chunk.size);
+      }
+    }
+  };
   try {
+    // A run's block goes back to the pool once its bytes are written: the next run reads into it.
     await forEachLimit(runs, RUNS_IN_FLIGHT, async (run) => {
       const handle = await open(run.path);
-      const bytes = handle === null ? Buffer.alloc(0) : await readUpTo(handle, run.from, run.bytes);
-      const good: { chunk: FileChunk; bytes: Buffer }[] = [];
-      const bad: FileChunk[] = [];
-      let at = 0;
-      for (const chunk of run.chunks) {
-        // Past the end of a short read (the file got shorter), a chunk is not there: bad.
-        const piece = bytes.subarray(at, at + chunk.size);
-        at += chunk.size;
-        if (piece.length === chunk.size && sha256(piece) === chunk.hash) good.push({ chunk, bytes: piece });
-        else bad.push(chunk);
-      }
-      // All of the run checked: one write, the run being consecutive in the version too.
-      if (bad.length === 0 && run.chunks[0] !== undefined) await out.write(bytes, run.chunks[0].offset);
-      else for (const g of good) await out.write(g.bytes, g.chunk.offset);
-      progress.advance(run.bytes - bad.reduce((sum, c) => sum + c.size, 0));
-      // Changed since it was recorded: any other local place of the chunk, else the server.
-      for (const chunk of bad) {
-        const copy = await localCopy(ctx, chunk.hash);
-        if (copy === null || copy.length !== chunk.size) missed.push(chunk);
-        else {
-          await out.write(copy, chunk.offset);
-          progress.advance(chunk.size);
-        }
+      // A run is at most RUN_BYTES unless one chunk alone is larger (a server cutting larger chunks).
+      const block = run.bytes <= pool.blockBytes ? pool.take() : Buffer.allocUnsafe(run.bytes);
+      try {
+        await copyRun(run, handle === null ? Buffer.alloc(0) : await readUpTo(handle, run.from, run.bytes, block));
+      } finally {
+        pool.give(block);
       }
     });
   } finally {
