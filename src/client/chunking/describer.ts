@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../../concurrency/workerEntry.js';
 import { describeLocalFile } from '../local/describe.js';
 import type { DescribeAnswer, DescribeRequest } from './describeProtocol.js';
 import type { FileChunk, FileDescription, OnChunk } from './hashChunks.js';
@@ -23,10 +24,6 @@ export const inThreadDescriber: Describer = {
   close: async () => undefined,
 };
 
-/** From source (tsx, vitest), the worker starts at a bootstrap that gives it tsx's loader (see there). */
-const workerEntry = (): URL =>
-  new URL(import.meta.url.endsWith('.ts') ? './describeWorker.boot.mjs' : './describeWorker.js', import.meta.url);
-
 interface Waiting {
   readonly resolve: (d: FileDescription) => void;
   readonly reject: (e: Error) => void;
@@ -47,7 +44,7 @@ export const threadDescriber = (): Describer => {
   };
   const start = (): Worker => {
     if (worker !== null) return worker;
-    const started = new Worker(workerEntry());
+    const started = new Worker(workerEntry(import.meta.url, 'describeWorker'));
     // Idle, it never keeps the process alive; while a describe waits on it, it does.
     started.unref();
     started.on('message', (m: DescribeAnswer) => {
@@ -65,7 +62,7 @@ export const threadDescriber = (): Describer => {
   };
   return {
     describe: (file, sizeHint, previous, onChunk) => {
-      if (broken) return describeLocalFile(file, sizeHint, previous, onChunk);
+      if (broken) return inThreadDescriber.describe(file, sizeHint, previous, onChunk);
       return new Promise<FileDescription>((resolve, reject) => {
         const id = nextId++;
         const thread = start();

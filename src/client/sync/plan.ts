@@ -70,7 +70,9 @@ const describeStable = (ctx: SyncContext, rel: string, stat: LocalStat): Promise
   if (running !== undefined && sameStat(running.stat, stat)) return running.done;
   const done = describeNow(ctx, rel, stat, cached?.chunks);
   ctx.describing.set(rel, { stat, done });
-  const forget = () => void (ctx.describing.get(rel)?.done === done && ctx.describing.delete(rel));
+  const forget = () => {
+    if (ctx.describing.get(rel)?.done === done) ctx.describing.delete(rel);
+  };
   done.then(forget, forget);
   return done;
 };

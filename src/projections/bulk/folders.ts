@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../../concurrency/workerEntry.js';
 import { BatchFolder, type Finished, type FoldMode, type Folded } from './batchFolder.js';
 import { errorOf, type FromFoldWorker, type ToFoldWorker } from './foldProtocol.js';
 import type { RawBatch } from './read.js';
@@ -23,12 +24,8 @@ export const inThreadFolder = (mode: FoldMode): Folder => {
   };
 };
 
-/** From source (tsx, vitest), a worker starts at a bootstrap that gives it tsx's loader (see there). */
-const workerEntry = (): URL =>
-  new URL(import.meta.url.endsWith('.ts') ? './foldWorker.boot.mjs' : './foldWorker.js', import.meta.url);
-
 export const workerFolder = (mode: FoldMode): Folder => {
-  const worker = new Worker(workerEntry(), { workerData: { mode } });
+  const worker = new Worker(workerEntry(import.meta.url, 'foldWorker'), { workerData: { mode } });
   // Answers come back in the order the requests went out.
   const waiting: { resolve: (m: FromFoldWorker) => void; reject: (e: Error) => void }[] = [];
   let broken: Error | null = null;
