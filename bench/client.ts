@@ -15,7 +15,7 @@ import { silentReporter } from '../src/client/sync/context.js';
 import { SyncEngine } from '../src/client/sync/engine.js';
 import { forEachLimit } from '../src/concurrency/limit.js';
 import { freePort, startServerProcess } from './serverProcess.js';
-import { benchDatabase, fmt, machine } from './support.js';
+import { benchDatabase, fmt, machine, percentile } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 const MiB = 1024 * 1024;
@@ -209,12 +209,13 @@ const fromDevice = <T>(child: ChildProcess, pick: (m: FromDevice) => T | undefin
 /**
  * The sync client end to end against a real server process: (1) the initial sync of many small
  * files from device A through the server to device B (the batch calls of docs/api-extensions.md); (2) a 1-byte insertion at offset 0 and a
- * 4 KiB overwrite in the middle of a 100 MiB file. rsync (daemon on loopback, --fsync like Strata)
+ * 4 KiB overwrite in the middle of a 100 MiB file, each BENCH_CLIENT_DELTA_REPEATS (3) times. rsync (daemon on loopback, --fsync like Strata)
  * on the same files in the same run is the baseline.
  */
 export const benchClient = async (): Promise<void> => {
   const files = Number(process.env.BENCH_CLIENT_FILES ?? 10_000);
   const deltaMiB = Number(process.env.BENCH_CLIENT_DELTA_MIB ?? 100);
+  const deltaRepeats = Number(process.env.BENCH_CLIENT_DELTA_REPEATS ?? 3);
   const db = await benchDatabase();
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'strata-bench-client-'));
   fs.chmodSync(work, 0o755);
@@ -285,7 +286,9 @@ export const benchClient = async (): Promise<void> => {
     lines.push(
       `### Delta: one edit to a ${deltaMiB} MiB file, synced A -> server -> B`,
       '',
-      '| edit | strata time (A edit to B in place) | strata bytes up | strata chunks up / fetched | rsync --fsync time (push + pull) | rsync bytes (both legs) | time ratio to rsync |',
+      `Each edit ${deltaRepeats} times, the kinds in turn; medians, then each run's figure in brackets, in order.`,
+      '',
+      '| edit | strata time (A edit to B in place) | strata bytes up | strata chunks up / fetched | rsync --fsync time (push + pull) | rsync bytes (both legs) | time ratio to rsync (of the medians; each run) |',
       '|---|---|---|---|---|---|---|',
     );
     // Running clients, as `strata sync DIR` is: A syncs the edit, B watches (socket push). The time
@@ -308,30 +311,39 @@ export const benchClient = async (): Promise<void> => {
       return seconds;
     };
     let current: Buffer = big;
-    for (const [label, edit] of edits) {
-      const before = new Map((await describeFile(path.join(a, 'big.bin'))).chunks.map((c) => [c.hash, c.size]));
-      current = edit(current);
-      fs.writeFileSync(path.join(a, 'big.bin'), current);
-      fs.writeFileSync(path.join(rsA, 'big.bin'), current);
-      // The edit is on disk before either tool starts: otherwise the first fsync of the run (Strata's,
-      // which goes first) waits for the 200 MiB the bench just wrote (both copies) to reach the disk,
-      // and rsync, timed after, finds them written.
-      for (const dir of [a, rsA]) {
-        const fd = fs.openSync(path.join(dir, 'big.bin'), 'r');
-        fs.fsyncSync(fd);
-        fs.closeSync(fd);
+    // One edit is a fraction of a second on a shared two-core machine: each kind is measured a few
+    // times, both tools alike, and compared by medians.
+    const samples = new Map(edits.map(([label]) => [label, [] as { strata: number; sent: number; chunks: string; rsync: number; rsyncBytes: number }[]]));
+    for (let round = 0; round < deltaRepeats; round++)
+      for (const [label, edit] of edits) {
+        const before = new Map((await describeFile(path.join(a, 'big.bin'))).chunks.map((c) => [c.hash, c.size]));
+        current = edit(current);
+        fs.writeFileSync(path.join(a, 'big.bin'), current);
+        fs.writeFileSync(path.join(rsA, 'big.bin'), current);
+        // The edit is on disk before either tool starts: otherwise the first fsync of the run (Strata's,
+        // which goes first) waits for the 200 MiB the bench just wrote (both copies) to reach the disk,
+        // and rsync, timed after, finds them written.
+        for (const dir of [a, rsA]) {
+          const fd = fs.openSync(path.join(dir, 'big.bin'), 'r');
+          fs.fsyncSync(fd);
+          fs.closeSync(fd);
+        }
+        const described = (await describeFile(path.join(a, 'big.bin'))).chunks;
+        const newChunks = described.filter((c) => !before.has(c.hash));
+        const [inBefore, getsBefore] = [await metric(server.url, 'strata_bytes_in_total'), await metric(server.url, 'strata_http_requests_total{', 'route="/v1/chunks/:hash"') - (await metric(server.url, 'strata_http_requests_total{', 'method="PUT",route="/v1/chunks/:hash"'))];
+        const strata = await propagate(contentHash(described));
+        const sent = (await metric(server.url, 'strata_bytes_in_total')) - inBefore;
+        const gets = (await metric(server.url, 'strata_http_requests_total{', 'route="/v1/chunks/:hash"')) - (await metric(server.url, 'strata_http_requests_total{', 'method="PUT",route="/v1/chunks/:hash"')) - getsBefore;
+        const push = rsync([`${rsA}/big.bin`, `${rsyncd.module}/tree/big.bin`]);
+        const pull = rsync([`${rsyncd.module}/tree/big.bin`, `${rsB}/big.bin`]);
+        samples.get(label)?.push({ strata, sent, chunks: `${newChunks.length} / ${gets}`, rsync: push.seconds + pull.seconds, rsyncBytes: push.bytes + pull.bytes });
       }
-      const described = (await describeFile(path.join(a, 'big.bin'))).chunks;
-      const newChunks = described.filter((c) => !before.has(c.hash));
-      const [inBefore, getsBefore] = [await metric(server.url, 'strata_bytes_in_total'), await metric(server.url, 'strata_http_requests_total{', 'route="/v1/chunks/:hash"') - (await metric(server.url, 'strata_http_requests_total{', 'method="PUT",route="/v1/chunks/:hash"'))];
-      const strataSeconds = await propagate(contentHash(described));
-      const sent = (await metric(server.url, 'strata_bytes_in_total')) - inBefore;
-      const gets = (await metric(server.url, 'strata_http_requests_total{', 'route="/v1/chunks/:hash"')) - (await metric(server.url, 'strata_http_requests_total{', 'method="PUT",route="/v1/chunks/:hash"')) - getsBefore;
-      const push = rsync([`${rsA}/big.bin`, `${rsyncd.module}/tree/big.bin`]);
-      const pull = rsync([`${rsyncd.module}/tree/big.bin`, `${rsB}/big.bin`]);
-      const rsyncSeconds = push.seconds + pull.seconds;
+    const median = (values: readonly number[]) => percentile([...values].sort((x, y) => x - y), 50);
+    for (const [label, runs] of samples) {
+      const [strata, rsyncTimes] = [median(runs.map((r) => r.strata)), median(runs.map((r) => r.rsync))];
+      const each = (values: readonly number[], digits: number) => values.map((v) => fmt(v, digits)).join(', ');
       lines.push(
-        `| ${label} | ${fmt(strataSeconds, 2)} s | ${fmt(sent / 1024, 0)} KiB | ${newChunks.length} / ${gets} | ${fmt(rsyncSeconds, 2)} s | ${fmt((push.bytes + pull.bytes) / 1024, 0)} KiB | ${fmt(strataSeconds / rsyncSeconds, 2)} |`,
+        `| ${label} | ${fmt(strata, 2)} s (${each(runs.map((r) => r.strata), 2)}) | ${fmt(median(runs.map((r) => r.sent)) / 1024, 0)} KiB | ${runs.map((r) => r.chunks).join(', ')} | ${fmt(rsyncTimes, 2)} s (${each(runs.map((r) => r.rsync), 2)}) | ${fmt(median(runs.map((r) => r.rsyncBytes)) / 1024, 0)} KiB | ${fmt(strata / rsyncTimes, 2)} (${each(runs.map((r) => r.strata / r.rsync), 2)}) |`,
       );
     }
     await engineA.close();
