@@ -8,7 +8,7 @@ if (port === null) throw new Error('describeWorker.ts runs as a worker thread');
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (request: DescribeRequest) => {
   queue = queue.then(async () => {
-    const known = new Set(request.previous.map((c) => c.hash));
+    const known = request.newChunks ? new Set(request.previous.map((c) => c.hash)) : null;
     let answer: DescribeAnswer;
     try {
       const description = await describeLocalFile(
@@ -17,7 +17,7 @@ port.on('message', (request: DescribeRequest) => {
         request.previous,
         request.newChunks
           ? (chunk, bytes) => {
-              if (known.has(chunk.hash)) return;
+              if (known?.has(chunk.hash) === true) return;
               // A copy of its own (the reader reuses its blocks), moved to the main thread.
               const copy = new Uint8Array(bytes);
               port.postMessage({ kind: 'chunk', id: request.id, chunk, bytes: copy } satisfies DescribeAnswer, [copy.buffer]);

@@ -68,7 +68,7 @@ const describeStable = (ctx: SyncContext, rel: string, stat: LocalStat): Promise
   if (cached !== undefined && sameStat(cached.stat, stat)) return Promise.resolve(cached.chunks);
   const running = ctx.describing.get(rel);
   if (running !== undefined && sameStat(running.stat, stat)) return running.done;
-  const done = describeNow(ctx, rel, stat, cached?.chunks);
+  const done = describeNow(ctx, rel, stat);
   ctx.describing.set(rel, { stat, done });
   const forget = () => {
     if (ctx.describing.get(rel)?.done === done) ctx.describing.delete(rel);
@@ -77,9 +77,14 @@ const describeStable = (ctx: SyncContext, rel: string, stat: LocalStat): Promise
   return done;
 };
 
-const describeNow = async (ctx: SyncContext, rel: string, stat: LocalStat, lately: readonly FileChunk[] | undefined): Promise<readonly FileChunk[] | null> => {
+/** The chunks this device last cut for the file (described lately, else committed from here), if any. */
+const previousCuts = (ctx: SyncContext, rel: string): readonly FileChunk[] | undefined => {
   const synced = ctx.state.synced.get(rel);
-  const previous = lately ?? (synced?.kind === 'file' && synced.localCuts === true ? synced.chunks : undefined);
+  return ctx.described.get(rel)?.chunks ?? (synced?.kind === 'file' && synced.localCuts === true ? synced.chunks : undefined);
+};
+
+const describeNow = async (ctx: SyncContext, rel: string, stat: LocalStat): Promise<readonly FileChunk[] | null> => {
+  const previous = previousCuts(ctx, rel);
   const file = absPath(ctx, rel);
   // A large file's new chunks go to the server while the rest is read (small files go in batches).
   const ahead = batchable(ctx, stat.size) ? undefined : (chunk: FileChunk, bytes: Uint8Array) => uploadAhead(ctx, chunk.hash, bytes);
@@ -97,6 +102,12 @@ const describeNow = async (ctx: SyncContext, rel: string, stat: LocalStat, latel
   return described.chunks;
 };
 
+/** Not changed for stableMs (a file whose mtime lies in the future counts as settled): nobody is writing it. */
+const settled = (ctx: SyncContext, stat: LocalStat, now: number): boolean => {
+  const age = now - stat.mtimeMs;
+  return age < 0 || age >= ctx.options.stableMs;
+};
+
 /**
  * Told of each file as the scan finds it: a large file changed since it was synced from here, and
  * not being written any more, starts being described now (in the describer's thread), while the
@@ -106,8 +117,7 @@ export const describeEarly = (ctx: SyncContext, rel: string, stat: LocalStat, no
   if (stat.size <= IN_MEMORY_BYTES) return;
   const synced = ctx.state.synced.get(rel);
   if (synced?.kind !== 'file' || synced.localCuts !== true || synced.chunks.length === 0 || sameStat(synced.stat, stat)) return;
-  const age = now - stat.mtimeMs;
-  if (age >= 0 && age < ctx.options.stableMs) return;
+  if (!settled(ctx, stat, now)) return;
   // Its failure is the plan's to meet (it asks again).
   describeStable(ctx, rel, stat).catch(() => undefined);
 };
@@ -183,8 +193,7 @@ export const planPush = async (ctx: SyncContext, scan: Scan, now = Date.now()): 
   const fresh: string[] = [];
   for (const [p, e] of local) {
     if (e.kind !== 'file') continue;
-    const age = now - e.stat.mtimeMs;
-    if (age >= 0 && age < ctx.options.stableMs) {
+    if (!settled(ctx, e.stat, now)) {
       unstable.push(p);
       continue;
     }
